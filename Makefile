@@ -1,0 +1,55 @@
+# Clif build. `make` builds the native library and the jar and leaves bin/clif runnable;
+# `make test` runs every test; `make bench` runs the JMH benchmarks.
+#
+#   make TORCH_DIR=/path/to/share/cmake   build against another libtorch (e.g. a CUDA PyTorch:
+#                                         python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
+#   make bindings JEXTRACT=/path/to/jextract   regenerate bindings/ from native/include/clif.h
+
+SHELL := /bin/bash
+JDK25 ?= /usr/lib/jvm/temurin-25-jdk-amd64
+JAVA_HOME := $(shell if [ -x "$(JDK25)/bin/java" ]; then echo "$(JDK25)"; else echo "$$JAVA_HOME"; fi)
+export JAVA_HOME
+MVN ?= mvn -B -q
+TORCH_DIR ?=
+BUILD_DIR ?= native/build
+CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=Release $(if $(TORCH_DIR),-DCMAKE_PREFIX_PATH=$(TORCH_DIR))
+JEXTRACT ?=
+BENCH_ARGS ?=
+
+.PHONY: all native jar test bench bindings check-java clean demo
+
+all: jar
+
+check-java:
+	@v=$$("$(JAVA_HOME)/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p'); \
+	if [ -z "$$v" ] || [ "$$v" -lt 25 ]; then \
+	  echo "Clif needs JDK 25 or newer: install one and set JAVA_HOME (found '$${v:-no java}' at '$(JAVA_HOME)')." >&2; exit 1; fi
+
+native:
+	@cmake -S native -B $(BUILD_DIR) $(CMAKE_FLAGS) > $(BUILD_DIR).cmake.log 2>&1 || { cat $(BUILD_DIR).cmake.log; exit 1; }
+	@cmake --build $(BUILD_DIR) -j$$(nproc)
+
+jar: check-java native
+	$(MVN) -DskipTests -Dclif.native.dir=$(abspath $(BUILD_DIR)) package
+	@echo "Built target/clif.jar; run bin/clif --version"
+
+test: check-java native
+	$(MVN) -Dclif.native.dir=$(abspath $(BUILD_DIR)) verify
+
+bench: jar
+	$(MVN) -DskipTests -Dclif.native.dir=$(abspath $(BUILD_DIR)) install
+	cd benchmarks && $(MVN) package && \
+	  "$(JAVA_HOME)/bin/java" --enable-native-access=ALL-UNNAMED -jar target/benchmarks.jar \
+	    -rf json -rff $(CURDIR)/target/bench-results.json $(BENCH_ARGS)
+	@echo "JMH results: target/bench-results.json"
+
+# Regenerates the Java bindings from clif.h (needs jextract; it is built outside this repository).
+bindings:
+ifeq ($(JEXTRACT),)
+	@echo "JEXTRACT is not set: using the committed bindings in bindings/src (see bindings/PROVENANCE)."
+else
+	bash bindings/generate.sh "$(JEXTRACT)"
+endif
+
+clean:
+	rm -rf $(BUILD_DIR) $(BUILD_DIR).cmake.log target benchmarks/target

@@ -1,0 +1,116 @@
+/*
+ * clif.h: the one contract between Clif's Java code and its C++ over libtorch.
+ *
+ * Rules (docs/ARCHITECTURE.md has the why):
+ *  - Plain C only. Handles are opaque pointers; numbers are fixed-width ints and doubles.
+ *  - One prefix per family: clif_tensor_*, clif_device_*, ...
+ *  - Every function that can fail returns int32_t: 0 on success, non-zero on failure. Right after a
+ *    failure, clif_last_error() returns the message (thread-local, valid until the next failing call
+ *    on the same thread). Results come back through out-parameters.
+ *  - No C++ exception ever leaves this library.
+ *  - Devices are ints: -1 is the CPU, n >= 0 is CUDA device n. Dtypes are clif_dtype codes.
+ *
+ * Java bindings are generated from this file by jextract (bindings/): change it, regenerate them.
+ */
+#ifndef CLIF_H
+#define CLIF_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CLIF_DEVICE_CPU (-1)
+
+/* Element types; the numbers are part of the ABI (mirrored by dev.clif.tensor.DType). */
+typedef enum clif_dtype {
+    CLIF_F32 = 0,
+    CLIF_F16 = 1,
+    CLIF_BF16 = 2,
+    CLIF_F64 = 3,
+    CLIF_I64 = 4,
+    CLIF_I32 = 5,
+    CLIF_I16 = 6,
+    CLIF_I8 = 7,
+    CLIF_U8 = 8,
+    CLIF_BOOL = 9
+} clif_dtype;
+
+/* An owned reference to a libtorch tensor. Free with clif_tensor_free. */
+typedef struct clif_tensor_s *clif_tensor;
+
+/* ---- library ---------------------------------------------------------------------------------- */
+
+/* Version of this library (static string). */
+const char *clif_version(void);
+/* Version of the libtorch it was built against, e.g. "1.13.1" (static string). */
+const char *clif_torch_version(void);
+/* The message of the last failing call on this thread ("" if none). */
+const char *clif_last_error(void);
+
+/* ---- device ------------------------------------------------------------------------------------ */
+
+/* Number of CUDA devices libtorch can use (0 when built for CPU or when no GPU is present). */
+int32_t clif_device_cuda_count(int32_t *out_count);
+/* Checks that `device` exists (-1 or a CUDA index below the count); fails with a message otherwise. */
+int32_t clif_device_check(int32_t device);
+/* Threads of libtorch's intra-op pool (matrix multiply, convolutions). */
+int32_t clif_device_set_num_threads(int32_t threads);
+int32_t clif_device_get_num_threads(int32_t *out_threads);
+/* Memory of the caching allocator on a CUDA device, in bytes; all zero for the CPU. */
+int32_t clif_device_memory(int32_t device, int64_t *out_allocated, int64_t *out_reserved,
+                           int64_t *out_peak_allocated);
+int32_t clif_device_reset_peak(int32_t device);
+/* Waits until all queued work on the device has finished (no-op on the CPU). */
+int32_t clif_device_synchronize(int32_t device);
+
+/* ---- tensor ------------------------------------------------------------------------------------ */
+
+/* A new tensor on `device` holding a copy of `nbytes` bytes of dense row-major data at `data`.
+   nbytes must equal product(shape) * size of dtype. */
+int32_t clif_tensor_from_data(const void *data, int64_t nbytes, const int64_t *shape, int32_t ndim,
+                              int32_t dtype, int32_t device, clif_tensor *out);
+/* A tensor of zeros. */
+int32_t clif_tensor_zeros(const int64_t *shape, int32_t ndim, int32_t dtype, int32_t device,
+                          clif_tensor *out);
+/* Standard normal samples drawn exactly as `torch.manual_seed(seed); torch.randn(shape)` draws them
+   on the CPU (then moved to `device` and cast to `dtype`). */
+int32_t clif_tensor_randn(const int64_t *shape, int32_t ndim, int64_t seed, int32_t dtype,
+                          int32_t device, clif_tensor *out);
+/* Copies the tensor's elements, row-major, into `dst` (nbytes must equal numel * element size). */
+int32_t clif_tensor_copy_to(clif_tensor t, void *dst, int64_t nbytes);
+/* Frees the handle (NULL is ignored). Never fails. */
+void clif_tensor_free(clif_tensor t);
+
+int32_t clif_tensor_ndim(clif_tensor t, int32_t *out_ndim);
+/* Writes min(ndim, capacity) sizes into out_shape. */
+int32_t clif_tensor_shape(clif_tensor t, int64_t *out_shape, int32_t capacity);
+int32_t clif_tensor_dtype(clif_tensor t, int32_t *out_dtype);
+int32_t clif_tensor_device(clif_tensor t, int32_t *out_device);
+int32_t clif_tensor_numel(clif_tensor t, int64_t *out_numel);
+
+/* A copy on `device` with `dtype` (shares storage when nothing changes, as at::Tensor::to does). */
+int32_t clif_tensor_to(clif_tensor t, int32_t device, int32_t dtype, clif_tensor *out);
+/* A deep copy (own storage). */
+int32_t clif_tensor_clone(clif_tensor t, clif_tensor *out);
+/* The same data viewed with another shape (copies if the layout needs it). */
+int32_t clif_tensor_reshape(clif_tensor t, const int64_t *shape, int32_t ndim, clif_tensor *out);
+
+/* out = alpha * a + beta * b (shapes broadcast). */
+int32_t clif_tensor_axpby(double alpha, clif_tensor a, double beta, clif_tensor b, clif_tensor *out);
+/* out = alpha * a. */
+int32_t clif_tensor_scale(clif_tensor a, double alpha, clif_tensor *out);
+/* Largest |a - b| as a double (shapes must match). */
+int32_t clif_tensor_max_abs_diff(clif_tensor a, clif_tensor b, double *out);
+/* 1 if every element is finite (always 1 for integer dtypes). */
+int32_t clif_tensor_all_finite(clif_tensor t, int32_t *out);
+
+/* Number of tensor handles alive in this process (for leak checks). */
+int64_t clif_tensor_live_count(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CLIF_H */
