@@ -9,6 +9,8 @@ SHELL := /bin/bash
 JDK25 ?= /usr/lib/jvm/temurin-25-jdk-amd64
 JAVA_HOME := $(shell if [ -x "$(JDK25)/bin/java" ]; then echo "$(JDK25)"; else echo "$$JAVA_HOME"; fi)
 export JAVA_HOME
+# Maven 3.8 on JDK 25 warns about sun.misc.Unsafe on every run; the warnings are noise.
+export MAVEN_OPTS ?= --sun-misc-unsafe-memory-access=allow
 MVN ?= mvn -B -q
 TORCH_DIR ?=
 BUILD_DIR ?= native/build

@@ -39,6 +39,8 @@ typedef enum clif_dtype {
 
 /* An owned reference to a libtorch tensor. Free with clif_tensor_free. */
 typedef struct clif_tensor_s *clif_tensor;
+/* A model (UNet, CLIP, VAE, ...) with named parameters. Free with clif_module_free. */
+typedef struct clif_module_s *clif_module;
 
 /* ---- library ---------------------------------------------------------------------------------- */
 
@@ -108,6 +110,29 @@ int32_t clif_tensor_all_finite(clif_tensor t, int32_t *out);
 
 /* Number of tensor handles alive in this process (for leak checks). */
 int64_t clif_tensor_live_count(void);
+
+/* ---- module: what every model has in common ------------------------------------------------------
+   Models are created by their family's constructor (clif_unet_new, ...) from a config, with zeroed
+   float32 parameters on the CPU named exactly as in diffusers/transformers checkpoints; the loader
+   fills them by name. Names are passed as (pointer, byte length), UTF-8, no terminator needed. */
+
+void clif_module_free(clif_module m);
+/* The module's kind ("unet", "clip_text", ...); writes at most `capacity` bytes, *out_len = full length. */
+int32_t clif_module_kind(clif_module m, char *buf, int64_t capacity, int64_t *out_len);
+int32_t clif_module_param_count(clif_module m, int64_t *out_count);
+/* Name of parameter `index` (registration order); same buffer convention as clif_module_kind. */
+int32_t clif_module_param_name(clif_module m, int64_t index, char *buf, int64_t capacity, int64_t *out_len);
+/* A handle sharing the parameter's storage. */
+int32_t clif_module_param_get(clif_module m, const char *name, int64_t name_len, clif_tensor *out);
+/* Copies `value` into the parameter; its shape must match exactly (dtype and device are converted). */
+int32_t clif_module_param_set(clif_module m, const char *name, int64_t name_len, clif_tensor value);
+/* Moves every parameter to `device` and casts it to `dtype`, in place. */
+int32_t clif_module_to(clif_module m, int32_t device, int32_t dtype);
+int32_t clif_module_set_requires_grad(clif_module m, const char *name, int64_t name_len, int32_t requires_grad);
+/* The accumulated gradient of a parameter (fails when it has none). */
+int32_t clif_module_param_grad(clif_module m, const char *name, int64_t name_len, clif_tensor *out);
+/* Drops every parameter's gradient. */
+int32_t clif_module_zero_grad(clif_module m);
 
 #ifdef __cplusplus
 }

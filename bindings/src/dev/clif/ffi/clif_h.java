@@ -119,6 +119,12 @@ public class clif_h extends clif_h$shared {
      * }
      */
     public static final AddressLayout clif_tensor = clif_h.C_POINTER;
+    /**
+     * {@snippet lang=c :
+     * typedef struct clif_module_s *clif_module
+     * }
+     */
+    public static final AddressLayout clif_module = clif_h.C_POINTER;
 
     private static class clif_version {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
@@ -1826,6 +1832,627 @@ public class clif_h extends clif_h$shared {
                 traceDowncall("clif_tensor_live_count");
             }
             return (long)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_module_free {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_module_free");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void clif_module_free(clif_module m)
+     * }
+     */
+    public static FunctionDescriptor clif_module_free$descriptor() {
+        return clif_module_free.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void clif_module_free(clif_module m)
+     * }
+     */
+    public static MethodHandle clif_module_free$handle() {
+        return clif_module_free.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void clif_module_free(clif_module m)
+     * }
+     */
+    public static MemorySegment clif_module_free$address() {
+        return clif_module_free.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void clif_module_free(clif_module m)
+     * }
+     */
+    public static void clif_module_free(MemorySegment m) {
+        var mh$ = clif_module_free.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_module_free", m);
+            }
+            mh$.invokeExact(m);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_module_kind {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_LONG,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_module_kind");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_module_kind(clif_module m, char *buf, int64_t capacity, int64_t *out_len)
+     * }
+     */
+    public static FunctionDescriptor clif_module_kind$descriptor() {
+        return clif_module_kind.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_module_kind(clif_module m, char *buf, int64_t capacity, int64_t *out_len)
+     * }
+     */
+    public static MethodHandle clif_module_kind$handle() {
+        return clif_module_kind.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_module_kind(clif_module m, char *buf, int64_t capacity, int64_t *out_len)
+     * }
+     */
+    public static MemorySegment clif_module_kind$address() {
+        return clif_module_kind.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_module_kind(clif_module m, char *buf, int64_t capacity, int64_t *out_len)
+     * }
+     */
+    public static int clif_module_kind(MemorySegment m, MemorySegment buf, long capacity, MemorySegment out_len) {
+        var mh$ = clif_module_kind.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_module_kind", m, buf, capacity, out_len);
+            }
+            return (int)mh$.invokeExact(m, buf, capacity, out_len);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_module_param_count {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_module_param_count");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_module_param_count(clif_module m, int64_t *out_count)
+     * }
+     */
+    public static FunctionDescriptor clif_module_param_count$descriptor() {
+        return clif_module_param_count.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_module_param_count(clif_module m, int64_t *out_count)
+     * }
+     */
+    public static MethodHandle clif_module_param_count$handle() {
+        return clif_module_param_count.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_module_param_count(clif_module m, int64_t *out_count)
+     * }
+     */
+    public static MemorySegment clif_module_param_count$address() {
+        return clif_module_param_count.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_module_param_count(clif_module m, int64_t *out_count)
+     * }
+     */
+    public static int clif_module_param_count(MemorySegment m, MemorySegment out_count) {
+        var mh$ = clif_module_param_count.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_module_param_count", m, out_count);
+            }
+            return (int)mh$.invokeExact(m, out_count);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_module_param_name {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_LONG,
+            clif_h.C_POINTER,
+            clif_h.C_LONG,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_module_param_name");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_module_param_name(clif_module m, int64_t index, char *buf, int64_t capacity, int64_t *out_len)
+     * }
+     */
+    public static FunctionDescriptor clif_module_param_name$descriptor() {
+        return clif_module_param_name.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_module_param_name(clif_module m, int64_t index, char *buf, int64_t capacity, int64_t *out_len)
+     * }
+     */
+    public static MethodHandle clif_module_param_name$handle() {
+        return clif_module_param_name.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_module_param_name(clif_module m, int64_t index, char *buf, int64_t capacity, int64_t *out_len)
+     * }
+     */
+    public static MemorySegment clif_module_param_name$address() {
+        return clif_module_param_name.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_module_param_name(clif_module m, int64_t index, char *buf, int64_t capacity, int64_t *out_len)
+     * }
+     */
+    public static int clif_module_param_name(MemorySegment m, long index, MemorySegment buf, long capacity, MemorySegment out_len) {
+        var mh$ = clif_module_param_name.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_module_param_name", m, index, buf, capacity, out_len);
+            }
+            return (int)mh$.invokeExact(m, index, buf, capacity, out_len);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_module_param_get {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_LONG,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_module_param_get");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_module_param_get(clif_module m, const char *name, int64_t name_len, clif_tensor *out)
+     * }
+     */
+    public static FunctionDescriptor clif_module_param_get$descriptor() {
+        return clif_module_param_get.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_module_param_get(clif_module m, const char *name, int64_t name_len, clif_tensor *out)
+     * }
+     */
+    public static MethodHandle clif_module_param_get$handle() {
+        return clif_module_param_get.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_module_param_get(clif_module m, const char *name, int64_t name_len, clif_tensor *out)
+     * }
+     */
+    public static MemorySegment clif_module_param_get$address() {
+        return clif_module_param_get.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_module_param_get(clif_module m, const char *name, int64_t name_len, clif_tensor *out)
+     * }
+     */
+    public static int clif_module_param_get(MemorySegment m, MemorySegment name, long name_len, MemorySegment out) {
+        var mh$ = clif_module_param_get.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_module_param_get", m, name, name_len, out);
+            }
+            return (int)mh$.invokeExact(m, name, name_len, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_module_param_set {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_LONG,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_module_param_set");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_module_param_set(clif_module m, const char *name, int64_t name_len, clif_tensor value)
+     * }
+     */
+    public static FunctionDescriptor clif_module_param_set$descriptor() {
+        return clif_module_param_set.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_module_param_set(clif_module m, const char *name, int64_t name_len, clif_tensor value)
+     * }
+     */
+    public static MethodHandle clif_module_param_set$handle() {
+        return clif_module_param_set.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_module_param_set(clif_module m, const char *name, int64_t name_len, clif_tensor value)
+     * }
+     */
+    public static MemorySegment clif_module_param_set$address() {
+        return clif_module_param_set.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_module_param_set(clif_module m, const char *name, int64_t name_len, clif_tensor value)
+     * }
+     */
+    public static int clif_module_param_set(MemorySegment m, MemorySegment name, long name_len, MemorySegment value) {
+        var mh$ = clif_module_param_set.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_module_param_set", m, name, name_len, value);
+            }
+            return (int)mh$.invokeExact(m, name, name_len, value);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_module_to {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_INT,
+            clif_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_module_to");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_module_to(clif_module m, int32_t device, int32_t dtype)
+     * }
+     */
+    public static FunctionDescriptor clif_module_to$descriptor() {
+        return clif_module_to.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_module_to(clif_module m, int32_t device, int32_t dtype)
+     * }
+     */
+    public static MethodHandle clif_module_to$handle() {
+        return clif_module_to.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_module_to(clif_module m, int32_t device, int32_t dtype)
+     * }
+     */
+    public static MemorySegment clif_module_to$address() {
+        return clif_module_to.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_module_to(clif_module m, int32_t device, int32_t dtype)
+     * }
+     */
+    public static int clif_module_to(MemorySegment m, int device, int dtype) {
+        var mh$ = clif_module_to.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_module_to", m, device, dtype);
+            }
+            return (int)mh$.invokeExact(m, device, dtype);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_module_set_requires_grad {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_LONG,
+            clif_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_module_set_requires_grad");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_module_set_requires_grad(clif_module m, const char *name, int64_t name_len, int32_t requires_grad)
+     * }
+     */
+    public static FunctionDescriptor clif_module_set_requires_grad$descriptor() {
+        return clif_module_set_requires_grad.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_module_set_requires_grad(clif_module m, const char *name, int64_t name_len, int32_t requires_grad)
+     * }
+     */
+    public static MethodHandle clif_module_set_requires_grad$handle() {
+        return clif_module_set_requires_grad.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_module_set_requires_grad(clif_module m, const char *name, int64_t name_len, int32_t requires_grad)
+     * }
+     */
+    public static MemorySegment clif_module_set_requires_grad$address() {
+        return clif_module_set_requires_grad.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_module_set_requires_grad(clif_module m, const char *name, int64_t name_len, int32_t requires_grad)
+     * }
+     */
+    public static int clif_module_set_requires_grad(MemorySegment m, MemorySegment name, long name_len, int requires_grad) {
+        var mh$ = clif_module_set_requires_grad.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_module_set_requires_grad", m, name, name_len, requires_grad);
+            }
+            return (int)mh$.invokeExact(m, name, name_len, requires_grad);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_module_param_grad {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_LONG,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_module_param_grad");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_module_param_grad(clif_module m, const char *name, int64_t name_len, clif_tensor *out)
+     * }
+     */
+    public static FunctionDescriptor clif_module_param_grad$descriptor() {
+        return clif_module_param_grad.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_module_param_grad(clif_module m, const char *name, int64_t name_len, clif_tensor *out)
+     * }
+     */
+    public static MethodHandle clif_module_param_grad$handle() {
+        return clif_module_param_grad.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_module_param_grad(clif_module m, const char *name, int64_t name_len, clif_tensor *out)
+     * }
+     */
+    public static MemorySegment clif_module_param_grad$address() {
+        return clif_module_param_grad.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_module_param_grad(clif_module m, const char *name, int64_t name_len, clif_tensor *out)
+     * }
+     */
+    public static int clif_module_param_grad(MemorySegment m, MemorySegment name, long name_len, MemorySegment out) {
+        var mh$ = clif_module_param_grad.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_module_param_grad", m, name, name_len, out);
+            }
+            return (int)mh$.invokeExact(m, name, name_len, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_module_zero_grad {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_module_zero_grad");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_module_zero_grad(clif_module m)
+     * }
+     */
+    public static FunctionDescriptor clif_module_zero_grad$descriptor() {
+        return clif_module_zero_grad.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_module_zero_grad(clif_module m)
+     * }
+     */
+    public static MethodHandle clif_module_zero_grad$handle() {
+        return clif_module_zero_grad.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_module_zero_grad(clif_module m)
+     * }
+     */
+    public static MemorySegment clif_module_zero_grad$address() {
+        return clif_module_zero_grad.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_module_zero_grad(clif_module m)
+     * }
+     */
+    public static int clif_module_zero_grad(MemorySegment m) {
+        var mh$ = clif_module_zero_grad.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_module_zero_grad", m);
+            }
+            return (int)mh$.invokeExact(m);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
