@@ -11,12 +11,13 @@ JAVA_HOME := $(shell if [ -x "$(JDK25)/bin/java" ]; then echo "$(JDK25)"; else e
 export JAVA_HOME
 # Maven 3.8 on JDK 25 warns about sun.misc.Unsafe on every run; the warnings are noise.
 export MAVEN_OPTS ?= --sun-misc-unsafe-memory-access=allow
-MVN ?= mvn -B -q
+MVN ?= mvn -B -ntp
 TORCH_DIR ?=
 BUILD_DIR ?= native/build
 CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=Release $(if $(TORCH_DIR),-DCMAKE_PREFIX_PATH=$(TORCH_DIR))
 JEXTRACT ?=
 BENCH_ARGS ?=
+GOLDEN ?= $(abspath ../shared/golden)
 
 .PHONY: all native jar test bench bindings check-java clean demo
 
@@ -32,17 +33,17 @@ native:
 	@cmake --build $(BUILD_DIR) -j$$(nproc)
 
 jar: check-java native
-	$(MVN) -DskipTests -Dclif.native.dir=$(abspath $(BUILD_DIR)) package
+	$(MVN) -q -DskipTests -Dclif.native.dir=$(abspath $(BUILD_DIR)) package
 	@echo "Built target/clif.jar; run bin/clif --version"
 
 test: check-java native
-	$(MVN) -Dclif.native.dir=$(abspath $(BUILD_DIR)) verify
+	$(MVN) -Dclif.native.dir=$(abspath $(BUILD_DIR)) -Dclif.golden=$(GOLDEN) verify
 
 bench: jar
 	$(MVN) -DskipTests -Dclif.native.dir=$(abspath $(BUILD_DIR)) install
-	cd benchmarks && $(MVN) package && \
-	  "$(JAVA_HOME)/bin/java" --enable-native-access=ALL-UNNAMED -jar target/benchmarks.jar \
-	    -rf json -rff $(CURDIR)/target/bench-results.json $(BENCH_ARGS)
+	$(MVN) -f benchmarks/pom.xml package
+	"$(JAVA_HOME)/bin/java" --enable-native-access=ALL-UNNAMED -jar benchmarks/target/benchmarks.jar \
+	  -jvmArgsPrepend "-Dclif.golden=$(GOLDEN)" -rf json -rff $(CURDIR)/target/bench-results.json $(BENCH_ARGS)
 	@echo "JMH results: target/bench-results.json"
 
 # Regenerates the Java bindings from clif.h (needs jextract; it is built outside this repository).
@@ -52,6 +53,10 @@ ifeq ($(JEXTRACT),)
 else
 	bash bindings/generate.sh "$(JEXTRACT)"
 endif
+
+# The main job on the embedded default: Clif's models against the reference cases.
+demo: jar
+	bin/clif check-golden $(GOLDEN)
 
 clean:
 	rm -rf $(BUILD_DIR) $(BUILD_DIR).cmake.log target benchmarks/target

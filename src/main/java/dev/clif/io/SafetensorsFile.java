@@ -115,7 +115,8 @@ public final class SafetensorsFile implements AutoCloseable {
             if (root != null && parser.nextToken() != null)
                 throw new SafetensorsException(path + ": header has data after its JSON object");
         } catch (JsonParseException e) {
-            throw new SafetensorsException(path + ": header is not valid JSON: " + e.getOriginalMessage());
+            String why = e.getOriginalMessage().replaceFirst("\\s*\\(start marker at .*$", "").replaceAll("\\s*\\R\\s*", " ");
+            throw new SafetensorsException(path + ": header is not valid JSON: " + why);
         } catch (IOException e) {
             throw new SafetensorsException(path + ": header is not valid JSON: " + e.getMessage(), e);
         }

@@ -1,0 +1,104 @@
+package dev.clif.cli;
+
+import dev.clif.ClifException;
+import dev.clif.io.ModelFolder;
+import dev.clif.io.SafetensorsFile;
+import dev.clif.io.TensorInfo;
+import dev.clif.tensor.DType;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+/** `clif inspect PATH`: what a safetensors file or a diffusers model folder holds. Validates everything it reads. */
+@Command(name = "inspect", description = "Show the tensors of a safetensors file, or the components of a diffusers model folder.")
+public final class InspectCommand implements Callable<Integer> {
+    @Parameters(paramLabel = "PATH", description = "a .safetensors file or a diffusers model folder")
+    Path path;
+
+    @CommandLine.Option(names = "--all", description = "list every tensor of a folder's components too")
+    boolean all;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        if (Files.isDirectory(path)) {
+            inspectFolder(out);
+        } else if (Files.isRegularFile(path)) {
+            inspectFile(out, path, true);
+        } else {
+            throw new ClifException(path + ": no such file or folder");
+        }
+        out.flush();
+        return 0;
+    }
+
+    private void inspectFolder(PrintWriter out) {
+        ModelFolder folder = ModelFolder.open(path);
+        out.println(path + ": " + folder.describe());
+        long total = 0;
+        for (ModelFolder.Component c : folder.components()) {
+            List<Path> weights = c.weightFiles();
+            long params = 0;
+            long bytes = 0;
+            int tensors = 0;
+            Map<DType, Long> dtypes = new EnumMap<>(DType.class);
+            for (Path w : weights) {
+                try (SafetensorsFile f = SafetensorsFile.open(w)) {
+                    for (TensorInfo t : f.tensors().values()) {
+                        f.requireFinite(t.name());
+                        params += t.numel();
+                        bytes += t.byteSize();
+                        tensors++;
+                        dtypes.merge(t.dtype(), t.numel(), Long::sum);
+                    }
+                }
+                if (all) inspectFile(out, w, false);
+            }
+            total += params;
+            out.printf("  %-16s %-28s %s%n", c.name(), c.className(),
+                    weights.isEmpty() ? "(no weights)" : String.format("%,d parameters in %d tensors, %s, %s", params, tensors,
+                            human(bytes), dtypes.keySet()));
+        }
+        out.printf("  total: %,d parameters%n", total);
+    }
+
+    private void inspectFile(PrintWriter out, Path file, boolean header) {
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            for (String n : f.names()) f.requireFinite(n); // refuse before printing: a bad file gets one line
+            if (header) out.println(file + ":" + (f.metadata().isEmpty() ? "" : " metadata " + f.metadata()));
+            long bytes = 0;
+            long params = 0;
+            for (TensorInfo t : f.tensors().values()) {
+                out.printf("  %-72s %-5s %-18s %,12d bytes%n", t.name(), t.dtype(), Arrays.toString(t.shape()), t.byteSize());
+                bytes += t.byteSize();
+                params += t.numel();
+            }
+            out.printf("  %d tensors, %,d elements, %s%n", f.tensors().size(), params, human(bytes));
+        }
+    }
+
+    static String human(long bytes) {
+        if (bytes < 1024) return bytes + " B";
+        String[] units = {"KiB", "MiB", "GiB", "TiB"};
+        double v = bytes;
+        int u = -1;
+        while (v >= 1024 && u < units.length - 1) {
+            v /= 1024;
+            u++;
+        }
+        return String.format("%.1f %s", v, units[u]);
+    }
+}
