@@ -24,13 +24,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
 
-class SafetensorsTest {
+public class SafetensorsTest {
     static Path golden() {
         return Path.of(System.getProperty("clif.golden", "../shared/golden"));
     }
 
     /** Every file of the malformed corpus with the fragment its error must contain. */
-    static Map<Path, String> corpus() {
+    public static Map<Path, String> corpus() {
         try {
             Path dir = Path.of(SafetensorsTest.class.getResource("/malformed/expected.tsv").toURI()).getParent();
             Map<Path, String> out = new LinkedHashMap<>();
