@@ -21,7 +21,8 @@ public final class GoldenRunner {
 
     /** Every runner Clif has. New case kinds are registered here. */
     public static GoldenRunner standard() {
-        return new GoldenRunner(List.of());
+        return new GoldenRunner(List.of(
+                new SchedulerCases()));
     }
 
     public boolean supports(String caseName) {
