@@ -134,6 +134,55 @@ int32_t clif_module_param_grad(clif_module m, const char *name, int64_t name_len
 /* Drops every parameter's gradient. */
 int32_t clif_module_zero_grad(clif_module m);
 
+/* ---- clip --------------------------------------------------------------------------------------
+   transformers' CLIPTextModel ("clip_text" modules: SD's text encoder) and CLIPModel ("clip" modules:
+   vision + text towers + projections, the loss model of the purge). Configs are the normalised JSON
+   written by dev.clif.model.ClipTextConfig / ClipConfig.toNativeJson(). input_ids: int64 [batch, seq];
+   attention_mask: NULL (causal mask only, as StableDiffusionPipeline) or [batch, seq] of 0/1.
+   `grad` non-zero records autograd (pass it for the tensors you will backpropagate through). */
+
+int32_t clif_clip_text_new(const char *config_json, int64_t config_len, clif_module *out);
+/* last_hidden = final_layer_norm(hidden_states[-(clip_skip + 1)]) [batch, seq, hidden] (clip_skip 0: the
+   last layer, 1: the penultimate, as diffusers' clip_skip); pooled = the final-layer-normed last layer at
+   the EOS position [batch, hidden]. Either output may be NULL (not computed). */
+int32_t clif_clip_text_forward(clif_module m, clif_tensor input_ids, clif_tensor attention_mask, int32_t clip_skip,
+                               int32_t grad, clif_tensor *out_last_hidden, clif_tensor *out_pooled);
+/* transformers' hidden_states[index] (0 = embeddings, num_hidden_layers = last layer), before final_layer_norm. */
+int32_t clif_clip_text_hidden_state(clif_module m, clif_tensor input_ids, clif_tensor attention_mask, int32_t index,
+                                    int32_t grad, clif_tensor *out);
+
+int32_t clif_clip_new(const char *config_json, int64_t config_len, clif_module *out);
+/* get_image_features: visual_projection(post_layernorm(class token)) [batch, projection_dim], unnormalised.
+   pixel_values: [batch, channels, image_size, image_size], already normalised. */
+int32_t clif_clip_image_features(clif_module m, clif_tensor pixel_values, int32_t grad, clif_tensor *out);
+/* get_text_features: text_projection(pooled) [batch, projection_dim], unnormalised. */
+int32_t clif_clip_text_features(clif_module m, clif_tensor input_ids, clif_tensor attention_mask, int32_t grad,
+                                clif_tensor *out);
+/* The vision tower: last_hidden_state [batch, 1 + patches, hidden] and pooled = post_layernorm(class token).
+   Either output may be NULL. */
+int32_t clif_clip_vision_forward(clif_module m, clif_tensor pixel_values, int32_t grad, clif_tensor *out_last_hidden,
+                                 clif_tensor *out_pooled);
+/* CLIPModel.forward: normalised embeddings and exp(logit_scale)-scaled cosine logits; any output may be NULL. */
+int32_t clif_clip_forward(clif_module m, clif_tensor pixel_values, clif_tensor input_ids, clif_tensor attention_mask,
+                          int32_t grad, clif_tensor *out_logits_per_image, clif_tensor *out_logits_per_text,
+                          clif_tensor *out_image_embeds, clif_tensor *out_text_embeds);
+/* The differentiable preprocessing of the CLIP loss: images in [0, 1], [batch, channels, h, w] ->
+   F.interpolate(size=(height, width), mode='bicubic', align_corners=False) (skipped when the size already
+   matches) -> (x - mean) / std per channel (mean/std: `channels` doubles each, used as float32 values). */
+int32_t clif_clip_preprocess(clif_tensor images, int64_t height, int64_t width, const double *mean, const double *std,
+                             int32_t channels, int32_t grad, clif_tensor *out);
+
+/* ---- vae ---------------------------------------------------------------------------------------
+   diffusers' AutoencoderKL ("vae" modules). Config: the normalised JSON of dev.clif.model.VaeConfig. */
+
+int32_t clif_vae_new(const char *config_json, int64_t config_len, clif_module *out);
+/* decoder(post_quant_conv(latents)): latents already divided by scaling_factor, [batch, latent_channels, h, w]
+   -> images nominally in [-1, 1], [batch, out_channels, h * f, w * f] (not clamped). */
+int32_t clif_vae_decode(clif_module m, clif_tensor latents, int32_t grad, clif_tensor *out);
+/* quant_conv(encoder(images)) split into the posterior's mean and logvar (clamped to [-30, 20]);
+   images in [-1, 1], [batch, in_channels, h, w] with h, w multiples of the downscale factor. */
+int32_t clif_vae_encode(clif_module m, clif_tensor images, int32_t grad, clif_tensor *out_mean, clif_tensor *out_logvar);
+
 #ifdef __cplusplus
 }
 #endif

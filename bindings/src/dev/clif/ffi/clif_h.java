@@ -2459,6 +2459,776 @@ public class clif_h extends clif_h$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+
+    private static class clif_clip_text_new {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_LONG,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_clip_text_new");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_text_new(const char *config_json, int64_t config_len, clif_module *out)
+     * }
+     */
+    public static FunctionDescriptor clif_clip_text_new$descriptor() {
+        return clif_clip_text_new.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_text_new(const char *config_json, int64_t config_len, clif_module *out)
+     * }
+     */
+    public static MethodHandle clif_clip_text_new$handle() {
+        return clif_clip_text_new.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_text_new(const char *config_json, int64_t config_len, clif_module *out)
+     * }
+     */
+    public static MemorySegment clif_clip_text_new$address() {
+        return clif_clip_text_new.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_clip_text_new(const char *config_json, int64_t config_len, clif_module *out)
+     * }
+     */
+    public static int clif_clip_text_new(MemorySegment config_json, long config_len, MemorySegment out) {
+        var mh$ = clif_clip_text_new.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_clip_text_new", config_json, config_len, out);
+            }
+            return (int)mh$.invokeExact(config_json, config_len, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_clip_text_forward {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_INT,
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_clip_text_forward");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_text_forward(clif_module m, clif_tensor input_ids, clif_tensor attention_mask, int32_t clip_skip, int32_t grad, clif_tensor *out_last_hidden, clif_tensor *out_pooled)
+     * }
+     */
+    public static FunctionDescriptor clif_clip_text_forward$descriptor() {
+        return clif_clip_text_forward.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_text_forward(clif_module m, clif_tensor input_ids, clif_tensor attention_mask, int32_t clip_skip, int32_t grad, clif_tensor *out_last_hidden, clif_tensor *out_pooled)
+     * }
+     */
+    public static MethodHandle clif_clip_text_forward$handle() {
+        return clif_clip_text_forward.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_text_forward(clif_module m, clif_tensor input_ids, clif_tensor attention_mask, int32_t clip_skip, int32_t grad, clif_tensor *out_last_hidden, clif_tensor *out_pooled)
+     * }
+     */
+    public static MemorySegment clif_clip_text_forward$address() {
+        return clif_clip_text_forward.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_clip_text_forward(clif_module m, clif_tensor input_ids, clif_tensor attention_mask, int32_t clip_skip, int32_t grad, clif_tensor *out_last_hidden, clif_tensor *out_pooled)
+     * }
+     */
+    public static int clif_clip_text_forward(MemorySegment m, MemorySegment input_ids, MemorySegment attention_mask, int clip_skip, int grad, MemorySegment out_last_hidden, MemorySegment out_pooled) {
+        var mh$ = clif_clip_text_forward.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_clip_text_forward", m, input_ids, attention_mask, clip_skip, grad, out_last_hidden, out_pooled);
+            }
+            return (int)mh$.invokeExact(m, input_ids, attention_mask, clip_skip, grad, out_last_hidden, out_pooled);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_clip_text_hidden_state {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_INT,
+            clif_h.C_INT,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_clip_text_hidden_state");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_text_hidden_state(clif_module m, clif_tensor input_ids, clif_tensor attention_mask, int32_t index, int32_t grad, clif_tensor *out)
+     * }
+     */
+    public static FunctionDescriptor clif_clip_text_hidden_state$descriptor() {
+        return clif_clip_text_hidden_state.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_text_hidden_state(clif_module m, clif_tensor input_ids, clif_tensor attention_mask, int32_t index, int32_t grad, clif_tensor *out)
+     * }
+     */
+    public static MethodHandle clif_clip_text_hidden_state$handle() {
+        return clif_clip_text_hidden_state.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_text_hidden_state(clif_module m, clif_tensor input_ids, clif_tensor attention_mask, int32_t index, int32_t grad, clif_tensor *out)
+     * }
+     */
+    public static MemorySegment clif_clip_text_hidden_state$address() {
+        return clif_clip_text_hidden_state.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_clip_text_hidden_state(clif_module m, clif_tensor input_ids, clif_tensor attention_mask, int32_t index, int32_t grad, clif_tensor *out)
+     * }
+     */
+    public static int clif_clip_text_hidden_state(MemorySegment m, MemorySegment input_ids, MemorySegment attention_mask, int index, int grad, MemorySegment out) {
+        var mh$ = clif_clip_text_hidden_state.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_clip_text_hidden_state", m, input_ids, attention_mask, index, grad, out);
+            }
+            return (int)mh$.invokeExact(m, input_ids, attention_mask, index, grad, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_clip_new {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_LONG,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_clip_new");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_new(const char *config_json, int64_t config_len, clif_module *out)
+     * }
+     */
+    public static FunctionDescriptor clif_clip_new$descriptor() {
+        return clif_clip_new.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_new(const char *config_json, int64_t config_len, clif_module *out)
+     * }
+     */
+    public static MethodHandle clif_clip_new$handle() {
+        return clif_clip_new.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_new(const char *config_json, int64_t config_len, clif_module *out)
+     * }
+     */
+    public static MemorySegment clif_clip_new$address() {
+        return clif_clip_new.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_clip_new(const char *config_json, int64_t config_len, clif_module *out)
+     * }
+     */
+    public static int clif_clip_new(MemorySegment config_json, long config_len, MemorySegment out) {
+        var mh$ = clif_clip_new.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_clip_new", config_json, config_len, out);
+            }
+            return (int)mh$.invokeExact(config_json, config_len, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_clip_image_features {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_INT,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_clip_image_features");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_image_features(clif_module m, clif_tensor pixel_values, int32_t grad, clif_tensor *out)
+     * }
+     */
+    public static FunctionDescriptor clif_clip_image_features$descriptor() {
+        return clif_clip_image_features.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_image_features(clif_module m, clif_tensor pixel_values, int32_t grad, clif_tensor *out)
+     * }
+     */
+    public static MethodHandle clif_clip_image_features$handle() {
+        return clif_clip_image_features.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_image_features(clif_module m, clif_tensor pixel_values, int32_t grad, clif_tensor *out)
+     * }
+     */
+    public static MemorySegment clif_clip_image_features$address() {
+        return clif_clip_image_features.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_clip_image_features(clif_module m, clif_tensor pixel_values, int32_t grad, clif_tensor *out)
+     * }
+     */
+    public static int clif_clip_image_features(MemorySegment m, MemorySegment pixel_values, int grad, MemorySegment out) {
+        var mh$ = clif_clip_image_features.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_clip_image_features", m, pixel_values, grad, out);
+            }
+            return (int)mh$.invokeExact(m, pixel_values, grad, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_clip_text_features {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_INT,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_clip_text_features");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_text_features(clif_module m, clif_tensor input_ids, clif_tensor attention_mask, int32_t grad, clif_tensor *out)
+     * }
+     */
+    public static FunctionDescriptor clif_clip_text_features$descriptor() {
+        return clif_clip_text_features.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_text_features(clif_module m, clif_tensor input_ids, clif_tensor attention_mask, int32_t grad, clif_tensor *out)
+     * }
+     */
+    public static MethodHandle clif_clip_text_features$handle() {
+        return clif_clip_text_features.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_text_features(clif_module m, clif_tensor input_ids, clif_tensor attention_mask, int32_t grad, clif_tensor *out)
+     * }
+     */
+    public static MemorySegment clif_clip_text_features$address() {
+        return clif_clip_text_features.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_clip_text_features(clif_module m, clif_tensor input_ids, clif_tensor attention_mask, int32_t grad, clif_tensor *out)
+     * }
+     */
+    public static int clif_clip_text_features(MemorySegment m, MemorySegment input_ids, MemorySegment attention_mask, int grad, MemorySegment out) {
+        var mh$ = clif_clip_text_features.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_clip_text_features", m, input_ids, attention_mask, grad, out);
+            }
+            return (int)mh$.invokeExact(m, input_ids, attention_mask, grad, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_clip_vision_forward {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_clip_vision_forward");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_vision_forward(clif_module m, clif_tensor pixel_values, int32_t grad, clif_tensor *out_last_hidden, clif_tensor *out_pooled)
+     * }
+     */
+    public static FunctionDescriptor clif_clip_vision_forward$descriptor() {
+        return clif_clip_vision_forward.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_vision_forward(clif_module m, clif_tensor pixel_values, int32_t grad, clif_tensor *out_last_hidden, clif_tensor *out_pooled)
+     * }
+     */
+    public static MethodHandle clif_clip_vision_forward$handle() {
+        return clif_clip_vision_forward.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_vision_forward(clif_module m, clif_tensor pixel_values, int32_t grad, clif_tensor *out_last_hidden, clif_tensor *out_pooled)
+     * }
+     */
+    public static MemorySegment clif_clip_vision_forward$address() {
+        return clif_clip_vision_forward.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_clip_vision_forward(clif_module m, clif_tensor pixel_values, int32_t grad, clif_tensor *out_last_hidden, clif_tensor *out_pooled)
+     * }
+     */
+    public static int clif_clip_vision_forward(MemorySegment m, MemorySegment pixel_values, int grad, MemorySegment out_last_hidden, MemorySegment out_pooled) {
+        var mh$ = clif_clip_vision_forward.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_clip_vision_forward", m, pixel_values, grad, out_last_hidden, out_pooled);
+            }
+            return (int)mh$.invokeExact(m, pixel_values, grad, out_last_hidden, out_pooled);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_clip_forward {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_clip_forward");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_forward(clif_module m, clif_tensor pixel_values, clif_tensor input_ids, clif_tensor attention_mask, int32_t grad, clif_tensor *out_logits_per_image, clif_tensor *out_logits_per_text, clif_tensor *out_image_embeds, clif_tensor *out_text_embeds)
+     * }
+     */
+    public static FunctionDescriptor clif_clip_forward$descriptor() {
+        return clif_clip_forward.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_forward(clif_module m, clif_tensor pixel_values, clif_tensor input_ids, clif_tensor attention_mask, int32_t grad, clif_tensor *out_logits_per_image, clif_tensor *out_logits_per_text, clif_tensor *out_image_embeds, clif_tensor *out_text_embeds)
+     * }
+     */
+    public static MethodHandle clif_clip_forward$handle() {
+        return clif_clip_forward.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_forward(clif_module m, clif_tensor pixel_values, clif_tensor input_ids, clif_tensor attention_mask, int32_t grad, clif_tensor *out_logits_per_image, clif_tensor *out_logits_per_text, clif_tensor *out_image_embeds, clif_tensor *out_text_embeds)
+     * }
+     */
+    public static MemorySegment clif_clip_forward$address() {
+        return clif_clip_forward.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_clip_forward(clif_module m, clif_tensor pixel_values, clif_tensor input_ids, clif_tensor attention_mask, int32_t grad, clif_tensor *out_logits_per_image, clif_tensor *out_logits_per_text, clif_tensor *out_image_embeds, clif_tensor *out_text_embeds)
+     * }
+     */
+    public static int clif_clip_forward(MemorySegment m, MemorySegment pixel_values, MemorySegment input_ids, MemorySegment attention_mask, int grad, MemorySegment out_logits_per_image, MemorySegment out_logits_per_text, MemorySegment out_image_embeds, MemorySegment out_text_embeds) {
+        var mh$ = clif_clip_forward.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_clip_forward", m, pixel_values, input_ids, attention_mask, grad, out_logits_per_image, out_logits_per_text, out_image_embeds, out_text_embeds);
+            }
+            return (int)mh$.invokeExact(m, pixel_values, input_ids, attention_mask, grad, out_logits_per_image, out_logits_per_text, out_image_embeds, out_text_embeds);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_clip_preprocess {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_LONG,
+            clif_h.C_LONG,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_INT,
+            clif_h.C_INT,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_clip_preprocess");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_preprocess(clif_tensor images, int64_t height, int64_t width, const double *mean, const double *std, int32_t channels, int32_t grad, clif_tensor *out)
+     * }
+     */
+    public static FunctionDescriptor clif_clip_preprocess$descriptor() {
+        return clif_clip_preprocess.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_preprocess(clif_tensor images, int64_t height, int64_t width, const double *mean, const double *std, int32_t channels, int32_t grad, clif_tensor *out)
+     * }
+     */
+    public static MethodHandle clif_clip_preprocess$handle() {
+        return clif_clip_preprocess.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_preprocess(clif_tensor images, int64_t height, int64_t width, const double *mean, const double *std, int32_t channels, int32_t grad, clif_tensor *out)
+     * }
+     */
+    public static MemorySegment clif_clip_preprocess$address() {
+        return clif_clip_preprocess.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_clip_preprocess(clif_tensor images, int64_t height, int64_t width, const double *mean, const double *std, int32_t channels, int32_t grad, clif_tensor *out)
+     * }
+     */
+    public static int clif_clip_preprocess(MemorySegment images, long height, long width, MemorySegment mean, MemorySegment std, int channels, int grad, MemorySegment out) {
+        var mh$ = clif_clip_preprocess.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_clip_preprocess", images, height, width, mean, std, channels, grad, out);
+            }
+            return (int)mh$.invokeExact(images, height, width, mean, std, channels, grad, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_vae_new {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_LONG,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_vae_new");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_vae_new(const char *config_json, int64_t config_len, clif_module *out)
+     * }
+     */
+    public static FunctionDescriptor clif_vae_new$descriptor() {
+        return clif_vae_new.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_vae_new(const char *config_json, int64_t config_len, clif_module *out)
+     * }
+     */
+    public static MethodHandle clif_vae_new$handle() {
+        return clif_vae_new.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_vae_new(const char *config_json, int64_t config_len, clif_module *out)
+     * }
+     */
+    public static MemorySegment clif_vae_new$address() {
+        return clif_vae_new.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_vae_new(const char *config_json, int64_t config_len, clif_module *out)
+     * }
+     */
+    public static int clif_vae_new(MemorySegment config_json, long config_len, MemorySegment out) {
+        var mh$ = clif_vae_new.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_vae_new", config_json, config_len, out);
+            }
+            return (int)mh$.invokeExact(config_json, config_len, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_vae_decode {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_INT,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_vae_decode");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_vae_decode(clif_module m, clif_tensor latents, int32_t grad, clif_tensor *out)
+     * }
+     */
+    public static FunctionDescriptor clif_vae_decode$descriptor() {
+        return clif_vae_decode.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_vae_decode(clif_module m, clif_tensor latents, int32_t grad, clif_tensor *out)
+     * }
+     */
+    public static MethodHandle clif_vae_decode$handle() {
+        return clif_vae_decode.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_vae_decode(clif_module m, clif_tensor latents, int32_t grad, clif_tensor *out)
+     * }
+     */
+    public static MemorySegment clif_vae_decode$address() {
+        return clif_vae_decode.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_vae_decode(clif_module m, clif_tensor latents, int32_t grad, clif_tensor *out)
+     * }
+     */
+    public static int clif_vae_decode(MemorySegment m, MemorySegment latents, int grad, MemorySegment out) {
+        var mh$ = clif_vae_decode.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_vae_decode", m, latents, grad, out);
+            }
+            return (int)mh$.invokeExact(m, latents, grad, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_vae_encode {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_vae_encode");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_vae_encode(clif_module m, clif_tensor images, int32_t grad, clif_tensor *out_mean, clif_tensor *out_logvar)
+     * }
+     */
+    public static FunctionDescriptor clif_vae_encode$descriptor() {
+        return clif_vae_encode.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_vae_encode(clif_module m, clif_tensor images, int32_t grad, clif_tensor *out_mean, clif_tensor *out_logvar)
+     * }
+     */
+    public static MethodHandle clif_vae_encode$handle() {
+        return clif_vae_encode.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_vae_encode(clif_module m, clif_tensor images, int32_t grad, clif_tensor *out_mean, clif_tensor *out_logvar)
+     * }
+     */
+    public static MemorySegment clif_vae_encode$address() {
+        return clif_vae_encode.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_vae_encode(clif_module m, clif_tensor images, int32_t grad, clif_tensor *out_mean, clif_tensor *out_logvar)
+     * }
+     */
+    public static int clif_vae_encode(MemorySegment m, MemorySegment images, int grad, MemorySegment out_mean, MemorySegment out_logvar) {
+        var mh$ = clif_vae_encode.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_vae_encode", m, images, grad, out_mean, out_logvar);
+            }
+            return (int)mh$.invokeExact(m, images, grad, out_mean, out_logvar);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
     private static final int CLIF_DEVICE_CPU = (int)-1L;
     /**
      * {@snippet lang=c :

@@ -22,7 +22,9 @@ public final class GoldenRunner {
     /** Every runner Clif has. New case kinds are registered here. */
     public static GoldenRunner standard() {
         return new GoldenRunner(List.of(
-                new SchedulerCases()));
+                new SchedulerCases(),
+                new ClipCases(),
+                new VaeCases()));
     }
 
     public boolean supports(String caseName) {

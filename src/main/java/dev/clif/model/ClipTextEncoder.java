@@ -1,0 +1,208 @@
+package dev.clif.model;
+
+import dev.clif.ClifException;
+import dev.clif.ffi.clif_h;
+import dev.clif.io.ModelFolder;
+import dev.clif.io.SafetensorsFile;
+import dev.clif.tensor.DType;
+import dev.clif.tensor.Device;
+import dev.clif.tensor.NativeLibrary;
+import dev.clif.tensor.Tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * transformers' {@code CLIPTextModel}: Stable Diffusion's text encoder. Parameters carry transformers'
+ * names ({@code text_model.encoder.layers.0.self_attn.q_proj.weight}, ...).
+ */
+public final class ClipTextEncoder extends NativeModule {
+    /** A buffer older text-encoder checkpoints carry (not a parameter; recomputed as arange). */
+    public static final String POSITION_IDS = "text_model.embeddings.position_ids";
+
+    private final ClipTextConfig config;
+
+    private ClipTextEncoder(MemorySegment out, ClipTextConfig config) {
+        super(out);
+        this.config = config;
+    }
+
+    /** A model with zeroed float32 weights on the CPU (fill them with {@link #loadWeights}). */
+    public static ClipTextEncoder create(ClipTextConfig config) {
+        NativeLibrary.load();
+        try (Arena arena = Arena.ofConfined()) {
+            byte[] json = config.toNativeJson().getBytes(StandardCharsets.UTF_8);
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            NativeLibrary.check(clif_h.clif_clip_text_new(arena.allocateFrom(ValueLayout.JAVA_BYTE, json), json.length, out));
+            return new ClipTextEncoder(out, config);
+        }
+    }
+
+    /** Loads a text encoder folder (config.json + model.safetensors or shards). */
+    public static ClipTextEncoder load(Path dir, Device device, DType dtype) {
+        ClipTextConfig config = ClipTextConfig.read(dir.resolve("config.json"));
+        ClipTextEncoder m = create(config);
+        try {
+            loadFolderWeights(m, dir, Set.of(POSITION_IDS));
+            m.to(device, dtype);
+            return m;
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
+    }
+
+    /** Random weights (normal(0, 0.02), norms 1, biases 0) drawn from {@code seed}: for benchmarks and tests. */
+    public static ClipTextEncoder random(ClipTextConfig config, long seed, Device device, DType dtype) {
+        ClipTextEncoder m = create(config);
+        try {
+            initRandom(m, seed);
+            m.to(device, dtype);
+            return m;
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
+    }
+
+    public ClipTextConfig config() {
+        return config;
+    }
+
+    /** The encoder's outputs; close both (or let a scope do it). */
+    public record Output(Tensor lastHiddenState, Tensor pooled) implements AutoCloseable {
+        @Override
+        public void close() {
+            if (lastHiddenState != null) lastHiddenState.close();
+            if (pooled != null) pooled.close();
+        }
+    }
+
+    /**
+     * last_hidden_state = final_layer_norm(hidden_states[-(clipSkip + 1)]) [batch, seq, hidden] (clipSkip 0 is
+     * the last layer, 1 the penultimate, as diffusers' clip_skip) and the pooled output at the EOS position
+     * [batch, hidden] (always from the last layer).
+     *
+     * @param attentionMask null for the causal mask only (what StableDiffusionPipeline does), else [batch, seq]
+     */
+    public Output forward(Tensor inputIds, Tensor attentionMask, int clipSkip, boolean grad) {
+        checkIds(inputIds, attentionMask);
+        if (clipSkip < 0 || clipSkip > config.numHiddenLayers())
+            throw new IllegalArgumentException("clipSkip " + clipSkip + " is outside 0.." + config.numHiddenLayers());
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment last = arena.allocate(ValueLayout.ADDRESS);
+            MemorySegment pooled = arena.allocate(ValueLayout.ADDRESS);
+            NativeLibrary.check(clif_h.clif_clip_text_forward(handle(), inputIds.handle(), handleOrNull(attentionMask),
+                    clipSkip, grad ? 1 : 0, last, pooled));
+            Tensor l = Tensor.adopt(last);
+            return new Output(l, Tensor.adopt(pooled));
+        }
+    }
+
+    /** The prompt embeddings SD conditions on: last_hidden_state without attention mask, no autograd. */
+    public Tensor encode(Tensor inputIds) {
+        return encode(inputIds, 0);
+    }
+
+    /** As {@link #encode(Tensor)} with diffusers' clip_skip. */
+    public Tensor encode(Tensor inputIds, int clipSkip) {
+        checkIds(inputIds, null);
+        if (clipSkip < 0 || clipSkip > config.numHiddenLayers())
+            throw new IllegalArgumentException("clipSkip " + clipSkip + " is outside 0.." + config.numHiddenLayers());
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment last = arena.allocate(ValueLayout.ADDRESS);
+            NativeLibrary.check(clif_h.clif_clip_text_forward(handle(), inputIds.handle(), MemorySegment.NULL, clipSkip, 0,
+                    last, MemorySegment.NULL));
+            return Tensor.adopt(last);
+        }
+    }
+
+    /** transformers' hidden_states[index] (0 = embeddings, numHiddenLayers = last layer), before final_layer_norm. */
+    public Tensor hiddenState(Tensor inputIds, Tensor attentionMask, int index, boolean grad) {
+        checkIds(inputIds, attentionMask);
+        if (index < 0 || index > config.numHiddenLayers())
+            throw new IllegalArgumentException("hidden state index " + index + " is outside 0.." + config.numHiddenLayers());
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            NativeLibrary.check(clif_h.clif_clip_text_hidden_state(handle(), inputIds.handle(), handleOrNull(attentionMask),
+                    index, grad ? 1 : 0, out));
+            return Tensor.adopt(out);
+        }
+    }
+
+    void checkIds(Tensor ids, Tensor mask) {
+        checkIds(ids, mask, config.maxPositionEmbeddings());
+    }
+
+    // ---- helpers shared by the CLIP and VAE models of this package ----
+
+    static void checkIds(Tensor ids, Tensor mask, int maxPositions) {
+        long[] s = ids.shape();
+        if (s.length != 2 || s[0] == 0 || s[1] == 0)
+            throw new IllegalArgumentException("input_ids must be a non-empty [batch, seq] tensor, got shape " + Arrays.toString(s));
+        DType d = ids.dtype();
+        if (d != DType.I64 && d != DType.I32) throw new IllegalArgumentException("input_ids must be I64 or I32, got " + d);
+        if (s[1] > maxPositions)
+            throw new IllegalArgumentException("input_ids has " + s[1] + " tokens but the model has " + maxPositions + " positions");
+        if (mask != null && !Arrays.equals(mask.shape(), s))
+            throw new IllegalArgumentException("attention_mask has shape " + Arrays.toString(mask.shape())
+                    + " but input_ids has " + Arrays.toString(s));
+    }
+
+    static MemorySegment handleOrNull(Tensor t) {
+        return t == null ? MemorySegment.NULL : t.handle();
+    }
+
+    /** Opens a component folder's safetensors weights and fills the model; closes the files afterwards. */
+    static void loadFolderWeights(NativeModule m, Path dir, Set<String> ignorable) {
+        if (!Files.isDirectory(dir)) throw new ClifException(dir + ": not a folder");
+        List<Path> paths = ModelFolder.weightFiles(dir);
+        if (paths.isEmpty()) throw new ClifException(dir + ": no *.safetensors weights in this folder");
+        List<SafetensorsFile> files = new ArrayList<>();
+        try {
+            for (Path p : paths) files.add(SafetensorsFile.open(p));
+            m.loadWeights(files, ignorable);
+        } finally {
+            for (SafetensorsFile f : files) f.close();
+        }
+    }
+
+    /** Random init: weights ~ N(0, 0.02^2), norm weights 1, biases 0; each tensor drawn from its own seed. */
+    static void initRandom(NativeModule m, long seed) {
+        List<String> names = m.parameterNames();
+        for (int i = 0; i < names.size(); i++) {
+            String n = names.get(i);
+            long[] shape;
+            try (Tensor p = m.parameter(n)) {
+                shape = p.shape();
+            }
+            if (n.endsWith(".bias")) continue; // zero already
+            if (n.equals("logit_scale")) {
+                try (Tensor t = Tensor.scalar((float) Math.log(1 / 0.07))) {
+                    m.setParameter(n, t);
+                }
+                continue;
+            }
+            boolean norm = n.endsWith(".weight") && (n.contains("norm") || n.contains("layrnorm"));
+            if (norm) {
+                float[] ones = new float[Math.toIntExact(shape[0])];
+                Arrays.fill(ones, 1f);
+                try (Tensor t = Tensor.of(ones, shape)) {
+                    m.setParameter(n, t);
+                }
+                continue;
+            }
+            try (Tensor r = Tensor.randn(seed * 1_000_003L + i, DType.F32, Device.CPU, shape); Tensor t = r.scale(0.02)) {
+                m.setParameter(n, t);
+            }
+        }
+    }
+}
