@@ -41,6 +41,8 @@ typedef enum clif_dtype {
 typedef struct clif_tensor_s *clif_tensor;
 /* A model (UNet, CLIP, VAE, ...) with named parameters. Free with clif_module_free. */
 typedef struct clif_module_s *clif_module;
+/* An optimizer over some parameters of a module. Free with clif_optim_free (before the module). */
+typedef struct clif_optim_s *clif_optim;
 
 /* ---- library ---------------------------------------------------------------------------------- */
 
@@ -103,6 +105,14 @@ int32_t clif_tensor_reshape(clif_tensor t, const int64_t *shape, int32_t ndim, c
 int32_t clif_tensor_axpby(double alpha, clif_tensor a, double beta, clif_tensor b, clif_tensor *out);
 /* out = alpha * a. */
 int32_t clif_tensor_scale(clif_tensor a, double alpha, clif_tensor *out);
+/* out = a * b element-wise (shapes broadcast). */
+int32_t clif_tensor_mul(clif_tensor a, clif_tensor b, clif_tensor *out);
+/* out = min(max(a, lo), hi). */
+int32_t clif_tensor_clamp(clif_tensor a, double lo, double hi, clif_tensor *out);
+/* Concatenates `count` tensors along `dim`. */
+int32_t clif_tensor_cat(const clif_tensor *tensors, int32_t count, int64_t dim, clif_tensor *out);
+/* The slice [start, start + length) of dimension `dim` (a view: shares storage). */
+int32_t clif_tensor_narrow(clif_tensor t, int64_t dim, int64_t start, int64_t length, clif_tensor *out);
 /* Largest |a - b| as a double (shapes must match). */
 int32_t clif_tensor_max_abs_diff(clif_tensor a, clif_tensor b, double *out);
 /* 1 if every element is finite (always 1 for integer dtypes). */
@@ -182,6 +192,25 @@ int32_t clif_vae_decode(clif_module m, clif_tensor latents, int32_t grad, clif_t
 /* quant_conv(encoder(images)) split into the posterior's mean and logvar (clamped to [-30, 20]);
    images in [-1, 1], [batch, in_channels, h, w] with h, w multiples of the downscale factor. */
 int32_t clif_vae_encode(clif_module m, clif_tensor images, int32_t grad, clif_tensor *out_mean, clif_tensor *out_logvar);
+
+/* ---- optim: AdamW over selected parameters ------------------------------------------------------
+   PyTorch's AdamW update (decoupled weight decay, bias correction), with optional clipping of the global
+   gradient norm. The state can be read and restored for checkpoints; restoring it reproduces a run. */
+
+/* AdamW over the named parameters of `m` (they are marked requires_grad). Names as (pointer, length) pairs. */
+int32_t clif_optim_adamw_new(clif_module m, const char *const *names, const int64_t *name_lens, int32_t count,
+                             double lr, double beta1, double beta2, double eps, double weight_decay, clif_optim *out);
+void clif_optim_free(clif_optim o);
+/* One update from the accumulated gradients. max_grad_norm > 0 clips the global norm first; the norm
+   before clipping is written to out_grad_norm (may be NULL). A non-finite norm fails and changes nothing. */
+int32_t clif_optim_step(clif_optim o, double max_grad_norm, double *out_grad_norm);
+int32_t clif_optim_zero_grad(clif_optim o);
+int32_t clif_optim_set_lr(clif_optim o, double lr);
+int32_t clif_optim_param_count(clif_optim o, int64_t *out_count);
+/* Copies of the moment estimates of parameter `index` (creation order) and the step count. */
+int32_t clif_optim_get_state(clif_optim o, int64_t index, clif_tensor *out_exp_avg, clif_tensor *out_exp_avg_sq,
+                             int64_t *out_step);
+int32_t clif_optim_set_state(clif_optim o, int64_t index, clif_tensor exp_avg, clif_tensor exp_avg_sq, int64_t step);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cstring>
+#include <vector>
 
 using clif::check_arg;
 using clif::not_null;
@@ -138,6 +139,34 @@ int32_t clif_tensor_axpby(double alpha, clif_tensor a, double beta, clif_tensor 
 
 int32_t clif_tensor_scale(clif_tensor a, double alpha, clif_tensor *out) {
     return clif::guard(__func__, [&] { *not_null(out, "out") = wrap(unwrap(a).mul(alpha)); });
+}
+
+int32_t clif_tensor_mul(clif_tensor a, clif_tensor b, clif_tensor *out) {
+    return clif::guard(__func__, [&] { *not_null(out, "out") = wrap(unwrap(a, "a").mul(unwrap(b, "b"))); });
+}
+
+int32_t clif_tensor_clamp(clif_tensor a, double lo, double hi, clif_tensor *out) {
+    return clif::guard(__func__, [&] {
+        not_null(out, "out");
+        check_arg(lo <= hi, "clamp range [" + std::to_string(lo) + ", " + std::to_string(hi) + "] is empty");
+        *out = wrap(unwrap(a).clamp(lo, hi));
+    });
+}
+
+int32_t clif_tensor_cat(const clif_tensor *tensors, int32_t count, int64_t dim, clif_tensor *out) {
+    return clif::guard(__func__, [&] {
+        not_null(out, "out");
+        check_arg(count > 0, "cat needs at least one tensor");
+        not_null(tensors, "tensors");
+        std::vector<at::Tensor> parts;
+        parts.reserve(static_cast<size_t>(count));
+        for (int32_t i = 0; i < count; i++) parts.push_back(unwrap(tensors[i], "tensors[i]"));
+        *out = wrap(at::cat(parts, dim));
+    });
+}
+
+int32_t clif_tensor_narrow(clif_tensor t, int64_t dim, int64_t start, int64_t length, clif_tensor *out) {
+    return clif::guard(__func__, [&] { *not_null(out, "out") = wrap(unwrap(t).narrow(dim, start, length)); });
 }
 
 int32_t clif_tensor_max_abs_diff(clif_tensor a, clif_tensor b, double *out) {

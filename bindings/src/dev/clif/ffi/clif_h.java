@@ -125,6 +125,12 @@ public class clif_h extends clif_h$shared {
      * }
      */
     public static final AddressLayout clif_module = clif_h.C_POINTER;
+    /**
+     * {@snippet lang=c :
+     * typedef struct clif_optim_s *clif_optim
+     * }
+     */
+    public static final AddressLayout clif_optim = clif_h.C_POINTER;
 
     private static class clif_version {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
@@ -1651,6 +1657,258 @@ public class clif_h extends clif_h$shared {
                 traceDowncall("clif_tensor_scale", a, alpha, out);
             }
             return (int)mh$.invokeExact(a, alpha, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_tensor_mul {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_tensor_mul");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_mul(clif_tensor a, clif_tensor b, clif_tensor *out)
+     * }
+     */
+    public static FunctionDescriptor clif_tensor_mul$descriptor() {
+        return clif_tensor_mul.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_mul(clif_tensor a, clif_tensor b, clif_tensor *out)
+     * }
+     */
+    public static MethodHandle clif_tensor_mul$handle() {
+        return clif_tensor_mul.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_mul(clif_tensor a, clif_tensor b, clif_tensor *out)
+     * }
+     */
+    public static MemorySegment clif_tensor_mul$address() {
+        return clif_tensor_mul.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_tensor_mul(clif_tensor a, clif_tensor b, clif_tensor *out)
+     * }
+     */
+    public static int clif_tensor_mul(MemorySegment a, MemorySegment b, MemorySegment out) {
+        var mh$ = clif_tensor_mul.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_tensor_mul", a, b, out);
+            }
+            return (int)mh$.invokeExact(a, b, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_tensor_clamp {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_DOUBLE,
+            clif_h.C_DOUBLE,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_tensor_clamp");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_clamp(clif_tensor a, double lo, double hi, clif_tensor *out)
+     * }
+     */
+    public static FunctionDescriptor clif_tensor_clamp$descriptor() {
+        return clif_tensor_clamp.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_clamp(clif_tensor a, double lo, double hi, clif_tensor *out)
+     * }
+     */
+    public static MethodHandle clif_tensor_clamp$handle() {
+        return clif_tensor_clamp.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_clamp(clif_tensor a, double lo, double hi, clif_tensor *out)
+     * }
+     */
+    public static MemorySegment clif_tensor_clamp$address() {
+        return clif_tensor_clamp.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_tensor_clamp(clif_tensor a, double lo, double hi, clif_tensor *out)
+     * }
+     */
+    public static int clif_tensor_clamp(MemorySegment a, double lo, double hi, MemorySegment out) {
+        var mh$ = clif_tensor_clamp.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_tensor_clamp", a, lo, hi, out);
+            }
+            return (int)mh$.invokeExact(a, lo, hi, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_tensor_cat {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_INT,
+            clif_h.C_LONG,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_tensor_cat");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_cat(const clif_tensor *tensors, int32_t count, int64_t dim, clif_tensor *out)
+     * }
+     */
+    public static FunctionDescriptor clif_tensor_cat$descriptor() {
+        return clif_tensor_cat.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_cat(const clif_tensor *tensors, int32_t count, int64_t dim, clif_tensor *out)
+     * }
+     */
+    public static MethodHandle clif_tensor_cat$handle() {
+        return clif_tensor_cat.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_cat(const clif_tensor *tensors, int32_t count, int64_t dim, clif_tensor *out)
+     * }
+     */
+    public static MemorySegment clif_tensor_cat$address() {
+        return clif_tensor_cat.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_tensor_cat(const clif_tensor *tensors, int32_t count, int64_t dim, clif_tensor *out)
+     * }
+     */
+    public static int clif_tensor_cat(MemorySegment tensors, int count, long dim, MemorySegment out) {
+        var mh$ = clif_tensor_cat.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_tensor_cat", tensors, count, dim, out);
+            }
+            return (int)mh$.invokeExact(tensors, count, dim, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_tensor_narrow {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_LONG,
+            clif_h.C_LONG,
+            clif_h.C_LONG,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_tensor_narrow");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_narrow(clif_tensor t, int64_t dim, int64_t start, int64_t length, clif_tensor *out)
+     * }
+     */
+    public static FunctionDescriptor clif_tensor_narrow$descriptor() {
+        return clif_tensor_narrow.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_narrow(clif_tensor t, int64_t dim, int64_t start, int64_t length, clif_tensor *out)
+     * }
+     */
+    public static MethodHandle clif_tensor_narrow$handle() {
+        return clif_tensor_narrow.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_narrow(clif_tensor t, int64_t dim, int64_t start, int64_t length, clif_tensor *out)
+     * }
+     */
+    public static MemorySegment clif_tensor_narrow$address() {
+        return clif_tensor_narrow.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_tensor_narrow(clif_tensor t, int64_t dim, int64_t start, int64_t length, clif_tensor *out)
+     * }
+     */
+    public static int clif_tensor_narrow(MemorySegment t, long dim, long start, long length, MemorySegment out) {
+        var mh$ = clif_tensor_narrow.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_tensor_narrow", t, dim, start, length, out);
+            }
+            return (int)mh$.invokeExact(t, dim, start, length, out);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -3223,6 +3481,506 @@ public class clif_h extends clif_h$shared {
                 traceDowncall("clif_vae_encode", m, images, grad, out_mean, out_logvar);
             }
             return (int)mh$.invokeExact(m, images, grad, out_mean, out_logvar);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_optim_adamw_new {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_INT,
+            clif_h.C_DOUBLE,
+            clif_h.C_DOUBLE,
+            clif_h.C_DOUBLE,
+            clif_h.C_DOUBLE,
+            clif_h.C_DOUBLE,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_optim_adamw_new");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_optim_adamw_new(clif_module m, const char *const *names, const int64_t *name_lens, int32_t count, double lr, double beta1, double beta2, double eps, double weight_decay, clif_optim *out)
+     * }
+     */
+    public static FunctionDescriptor clif_optim_adamw_new$descriptor() {
+        return clif_optim_adamw_new.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_optim_adamw_new(clif_module m, const char *const *names, const int64_t *name_lens, int32_t count, double lr, double beta1, double beta2, double eps, double weight_decay, clif_optim *out)
+     * }
+     */
+    public static MethodHandle clif_optim_adamw_new$handle() {
+        return clif_optim_adamw_new.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_optim_adamw_new(clif_module m, const char *const *names, const int64_t *name_lens, int32_t count, double lr, double beta1, double beta2, double eps, double weight_decay, clif_optim *out)
+     * }
+     */
+    public static MemorySegment clif_optim_adamw_new$address() {
+        return clif_optim_adamw_new.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_optim_adamw_new(clif_module m, const char *const *names, const int64_t *name_lens, int32_t count, double lr, double beta1, double beta2, double eps, double weight_decay, clif_optim *out)
+     * }
+     */
+    public static int clif_optim_adamw_new(MemorySegment m, MemorySegment names, MemorySegment name_lens, int count, double lr, double beta1, double beta2, double eps, double weight_decay, MemorySegment out) {
+        var mh$ = clif_optim_adamw_new.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_optim_adamw_new", m, names, name_lens, count, lr, beta1, beta2, eps, weight_decay, out);
+            }
+            return (int)mh$.invokeExact(m, names, name_lens, count, lr, beta1, beta2, eps, weight_decay, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_optim_free {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_optim_free");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void clif_optim_free(clif_optim o)
+     * }
+     */
+    public static FunctionDescriptor clif_optim_free$descriptor() {
+        return clif_optim_free.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void clif_optim_free(clif_optim o)
+     * }
+     */
+    public static MethodHandle clif_optim_free$handle() {
+        return clif_optim_free.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void clif_optim_free(clif_optim o)
+     * }
+     */
+    public static MemorySegment clif_optim_free$address() {
+        return clif_optim_free.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void clif_optim_free(clif_optim o)
+     * }
+     */
+    public static void clif_optim_free(MemorySegment o) {
+        var mh$ = clif_optim_free.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_optim_free", o);
+            }
+            mh$.invokeExact(o);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_optim_step {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_DOUBLE,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_optim_step");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_optim_step(clif_optim o, double max_grad_norm, double *out_grad_norm)
+     * }
+     */
+    public static FunctionDescriptor clif_optim_step$descriptor() {
+        return clif_optim_step.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_optim_step(clif_optim o, double max_grad_norm, double *out_grad_norm)
+     * }
+     */
+    public static MethodHandle clif_optim_step$handle() {
+        return clif_optim_step.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_optim_step(clif_optim o, double max_grad_norm, double *out_grad_norm)
+     * }
+     */
+    public static MemorySegment clif_optim_step$address() {
+        return clif_optim_step.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_optim_step(clif_optim o, double max_grad_norm, double *out_grad_norm)
+     * }
+     */
+    public static int clif_optim_step(MemorySegment o, double max_grad_norm, MemorySegment out_grad_norm) {
+        var mh$ = clif_optim_step.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_optim_step", o, max_grad_norm, out_grad_norm);
+            }
+            return (int)mh$.invokeExact(o, max_grad_norm, out_grad_norm);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_optim_zero_grad {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_optim_zero_grad");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_optim_zero_grad(clif_optim o)
+     * }
+     */
+    public static FunctionDescriptor clif_optim_zero_grad$descriptor() {
+        return clif_optim_zero_grad.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_optim_zero_grad(clif_optim o)
+     * }
+     */
+    public static MethodHandle clif_optim_zero_grad$handle() {
+        return clif_optim_zero_grad.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_optim_zero_grad(clif_optim o)
+     * }
+     */
+    public static MemorySegment clif_optim_zero_grad$address() {
+        return clif_optim_zero_grad.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_optim_zero_grad(clif_optim o)
+     * }
+     */
+    public static int clif_optim_zero_grad(MemorySegment o) {
+        var mh$ = clif_optim_zero_grad.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_optim_zero_grad", o);
+            }
+            return (int)mh$.invokeExact(o);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_optim_set_lr {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_DOUBLE
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_optim_set_lr");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_optim_set_lr(clif_optim o, double lr)
+     * }
+     */
+    public static FunctionDescriptor clif_optim_set_lr$descriptor() {
+        return clif_optim_set_lr.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_optim_set_lr(clif_optim o, double lr)
+     * }
+     */
+    public static MethodHandle clif_optim_set_lr$handle() {
+        return clif_optim_set_lr.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_optim_set_lr(clif_optim o, double lr)
+     * }
+     */
+    public static MemorySegment clif_optim_set_lr$address() {
+        return clif_optim_set_lr.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_optim_set_lr(clif_optim o, double lr)
+     * }
+     */
+    public static int clif_optim_set_lr(MemorySegment o, double lr) {
+        var mh$ = clif_optim_set_lr.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_optim_set_lr", o, lr);
+            }
+            return (int)mh$.invokeExact(o, lr);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_optim_param_count {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_optim_param_count");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_optim_param_count(clif_optim o, int64_t *out_count)
+     * }
+     */
+    public static FunctionDescriptor clif_optim_param_count$descriptor() {
+        return clif_optim_param_count.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_optim_param_count(clif_optim o, int64_t *out_count)
+     * }
+     */
+    public static MethodHandle clif_optim_param_count$handle() {
+        return clif_optim_param_count.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_optim_param_count(clif_optim o, int64_t *out_count)
+     * }
+     */
+    public static MemorySegment clif_optim_param_count$address() {
+        return clif_optim_param_count.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_optim_param_count(clif_optim o, int64_t *out_count)
+     * }
+     */
+    public static int clif_optim_param_count(MemorySegment o, MemorySegment out_count) {
+        var mh$ = clif_optim_param_count.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_optim_param_count", o, out_count);
+            }
+            return (int)mh$.invokeExact(o, out_count);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_optim_get_state {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_LONG,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_optim_get_state");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_optim_get_state(clif_optim o, int64_t index, clif_tensor *out_exp_avg, clif_tensor *out_exp_avg_sq, int64_t *out_step)
+     * }
+     */
+    public static FunctionDescriptor clif_optim_get_state$descriptor() {
+        return clif_optim_get_state.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_optim_get_state(clif_optim o, int64_t index, clif_tensor *out_exp_avg, clif_tensor *out_exp_avg_sq, int64_t *out_step)
+     * }
+     */
+    public static MethodHandle clif_optim_get_state$handle() {
+        return clif_optim_get_state.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_optim_get_state(clif_optim o, int64_t index, clif_tensor *out_exp_avg, clif_tensor *out_exp_avg_sq, int64_t *out_step)
+     * }
+     */
+    public static MemorySegment clif_optim_get_state$address() {
+        return clif_optim_get_state.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_optim_get_state(clif_optim o, int64_t index, clif_tensor *out_exp_avg, clif_tensor *out_exp_avg_sq, int64_t *out_step)
+     * }
+     */
+    public static int clif_optim_get_state(MemorySegment o, long index, MemorySegment out_exp_avg, MemorySegment out_exp_avg_sq, MemorySegment out_step) {
+        var mh$ = clif_optim_get_state.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_optim_get_state", o, index, out_exp_avg, out_exp_avg_sq, out_step);
+            }
+            return (int)mh$.invokeExact(o, index, out_exp_avg, out_exp_avg_sq, out_step);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_optim_set_state {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_LONG,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_optim_set_state");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_optim_set_state(clif_optim o, int64_t index, clif_tensor exp_avg, clif_tensor exp_avg_sq, int64_t step)
+     * }
+     */
+    public static FunctionDescriptor clif_optim_set_state$descriptor() {
+        return clif_optim_set_state.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_optim_set_state(clif_optim o, int64_t index, clif_tensor exp_avg, clif_tensor exp_avg_sq, int64_t step)
+     * }
+     */
+    public static MethodHandle clif_optim_set_state$handle() {
+        return clif_optim_set_state.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_optim_set_state(clif_optim o, int64_t index, clif_tensor exp_avg, clif_tensor exp_avg_sq, int64_t step)
+     * }
+     */
+    public static MemorySegment clif_optim_set_state$address() {
+        return clif_optim_set_state.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_optim_set_state(clif_optim o, int64_t index, clif_tensor exp_avg, clif_tensor exp_avg_sq, int64_t step)
+     * }
+     */
+    public static int clif_optim_set_state(MemorySegment o, long index, MemorySegment exp_avg, MemorySegment exp_avg_sq, long step) {
+        var mh$ = clif_optim_set_state.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_optim_set_state", o, index, exp_avg, exp_avg_sq, step);
+            }
+            return (int)mh$.invokeExact(o, index, exp_avg, exp_avg_sq, step);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -34,11 +34,26 @@ public final class Tensor implements AutoCloseable {
 
         @Override
         public void run() {
-            if (!closedExplicitly)
-                log.warn("leaked tensor of shape {} freed by the garbage collector: close tensors or use a TensorScope",
-                        Arrays.toString(queryShape(ptr)));
+            if (!closedExplicitly) reportLeak(ptr);
             clif_h.clif_tensor_free(ptr);
         }
+    }
+
+    private static final java.util.concurrent.atomic.AtomicLong LEAKS = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Warns about the first few leaks in full, then once per thousand, so a leaking loop cannot flood the log. */
+    private static void reportLeak(MemorySegment ptr) {
+        long n = LEAKS.incrementAndGet();
+        if (n <= 5)
+            log.warn("leaked tensor of shape {} freed by the garbage collector: close tensors or use a TensorScope",
+                    Arrays.toString(queryShape(ptr)));
+        else if (n % 1000 == 0)
+            log.warn("{} leaked tensors freed by the garbage collector so far", n);
+    }
+
+    /** Tensors the Cleaner had to free because nobody closed them (since the JVM started). */
+    public static long leakCount() {
+        return LEAKS.get();
     }
 
     private final Handle handle;
@@ -318,6 +333,45 @@ public final class Tensor implements AutoCloseable {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
             NativeLibrary.check(clif_h.clif_tensor_scale(handle(), alpha, out));
+            return adopt(out);
+        }
+    }
+
+    /** this * other, element-wise (broadcasting). */
+    public Tensor mul(Tensor other) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            NativeLibrary.check(clif_h.clif_tensor_mul(handle(), other.handle(), out));
+            return adopt(out);
+        }
+    }
+
+    public Tensor clamp(double lo, double hi) {
+        if (!(lo <= hi)) throw new IllegalArgumentException("clamp range [" + lo + ", " + hi + "] is empty");
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            NativeLibrary.check(clif_h.clif_tensor_clamp(handle(), lo, hi, out));
+            return adopt(out);
+        }
+    }
+
+    /** Concatenation along {@code dim}. */
+    public static Tensor cat(long dim, Tensor... parts) {
+        if (parts.length == 0) throw new IllegalArgumentException("cat needs at least one tensor");
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment handles = arena.allocate(ValueLayout.ADDRESS, parts.length);
+            for (int i = 0; i < parts.length; i++) handles.setAtIndex(ValueLayout.ADDRESS, i, parts[i].handle());
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            NativeLibrary.check(clif_h.clif_tensor_cat(handles, parts.length, dim, out));
+            return adopt(out);
+        }
+    }
+
+    /** Elements [start, start + length) of dimension {@code dim}, sharing storage. */
+    public Tensor narrow(long dim, long start, long length) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            NativeLibrary.check(clif_h.clif_tensor_narrow(handle(), dim, start, length, out));
             return adopt(out);
         }
     }

@@ -118,5 +118,6 @@ class MemoryTest {
             Thread.sleep(50);
         }
         assertEquals(base, Tensor.liveCount(), "the Cleaner did not free forgotten tensors");
+        assertTrue(Tensor.leakCount() >= 1000, "the Cleaner's frees are counted as leaks");
     }
 }

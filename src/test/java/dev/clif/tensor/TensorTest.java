@@ -72,6 +72,23 @@ class TensorTest {
     }
 
     @Test
+    void catNarrowMulClamp() {
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor a = Tensor.of(new float[] {1, 2, 3, 4}, 2, 2);
+            Tensor b = Tensor.of(new float[] {5, 6}, 1, 2);
+            Tensor c = Tensor.cat(0, a, b);
+            assertArrayEquals(new long[] {3, 2}, c.shape());
+            assertArrayEquals(new float[] {1, 2, 3, 4, 5, 6}, c.toFloatArray());
+            assertArrayEquals(new float[] {3, 4, 5, 6}, c.narrow(0, 1, 2).toFloatArray());
+            assertArrayEquals(new float[] {5, 12, 21, 32}, a.mul(Tensor.of(new float[] {5, 6, 7, 8}, 2, 2)).toFloatArray());
+            assertArrayEquals(new float[] {2, 2, 3, 3}, a.clamp(2, 3).toFloatArray());
+            assertThrows(IllegalArgumentException.class, () -> a.clamp(1, 0));
+            ClifNativeException e = assertThrows(ClifNativeException.class, () -> c.narrow(0, 2, 5));
+            assertTrue(e.getMessage().startsWith("clif_tensor_narrow: "), e.getMessage());
+        }
+    }
+
+    @Test
     void reshapeAndCopy() {
         try (Tensor a = Tensor.of(new float[] {1, 2, 3, 4}, 4); Tensor r = a.reshape(2, 2); Tensor c = r.copy()) {
             assertArrayEquals(new long[] {2, 2}, c.shape());
