@@ -193,6 +193,30 @@ int32_t clif_vae_decode(clif_module m, clif_tensor latents, int32_t grad, clif_t
    images in [-1, 1], [batch, in_channels, h, w] with h, w multiples of the downscale factor. */
 int32_t clif_vae_encode(clif_module m, clif_tensor images, int32_t grad, clif_tensor *out_mean, clif_tensor *out_logvar);
 
+/* ---- unet ---------------------------------------------------------------------------------------
+   UNet2DConditionModel of diffusers 0.25 (SD 1.x / 2.x), parameters named exactly as diffusers names them. */
+
+/* A UNet with zeroed float32 parameters on the CPU, built from the normalized config JSON that
+   dev.clif.model.UNetConfig.toNativeJson() writes (every per-block list expanded, heads resolved). */
+int32_t clif_unet_new(const char *config_json, int64_t config_len, clif_module *out);
+/* sample [B, in_channels, H, W]; timesteps 0-dim, [1] or [B], integer or floating point (the sinusoidal
+   embedding is computed in float32, as diffusers does); encoder_hidden_states [B, T, cross_attention_dim].
+   grad 0 runs without recording autograd; 1 records it (for clif_autograd_backward). */
+int32_t clif_unet_forward(clif_module unet, clif_tensor sample, clif_tensor timesteps,
+                          clif_tensor encoder_hidden_states, int32_t grad, clif_tensor *out);
+/* Gradient checkpointing of every resnet and transformer (recomputed in backward; only with grad = 1). */
+int32_t clif_unet_set_gradient_checkpointing(clif_module unet, int32_t enabled);
+
+/* ---- autograd ------------------------------------------------------------------------------------- */
+
+/* Marks a leaf floating-point tensor as requiring (flag 1) or not requiring (0) a gradient, in place. */
+int32_t clif_tensor_set_requires_grad(clif_tensor t, int32_t flag);
+/* The gradient accumulated into a tensor by backward (fails when it has none). */
+int32_t clif_tensor_grad(clif_tensor t, clif_tensor *out);
+/* Back-propagates from `output`, seeded with grad_output (same shape); NULL only for a one-element output
+   (seed 1). Gradients accumulate into every leaf that requires grad. */
+int32_t clif_autograd_backward(clif_tensor output, clif_tensor grad_output);
+
 /* ---- optim: AdamW over selected parameters ------------------------------------------------------
    PyTorch's AdamW update (decoupled weight decay, bias correction), with optional clipping of the global
    gradient norm. The state can be read and restored for checkpoints; restoring it reproduces a run. */

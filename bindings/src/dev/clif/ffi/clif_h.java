@@ -3488,6 +3488,377 @@ public class clif_h extends clif_h$shared {
         }
     }
 
+    private static class clif_unet_new {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_LONG,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_unet_new");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_unet_new(const char *config_json, int64_t config_len, clif_module *out)
+     * }
+     */
+    public static FunctionDescriptor clif_unet_new$descriptor() {
+        return clif_unet_new.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_unet_new(const char *config_json, int64_t config_len, clif_module *out)
+     * }
+     */
+    public static MethodHandle clif_unet_new$handle() {
+        return clif_unet_new.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_unet_new(const char *config_json, int64_t config_len, clif_module *out)
+     * }
+     */
+    public static MemorySegment clif_unet_new$address() {
+        return clif_unet_new.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_unet_new(const char *config_json, int64_t config_len, clif_module *out)
+     * }
+     */
+    public static int clif_unet_new(MemorySegment config_json, long config_len, MemorySegment out) {
+        var mh$ = clif_unet_new.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_unet_new", config_json, config_len, out);
+            }
+            return (int)mh$.invokeExact(config_json, config_len, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_unet_forward {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_INT,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_unet_forward");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_unet_forward(clif_module unet, clif_tensor sample, clif_tensor timesteps, clif_tensor encoder_hidden_states, int32_t grad, clif_tensor *out)
+     * }
+     */
+    public static FunctionDescriptor clif_unet_forward$descriptor() {
+        return clif_unet_forward.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_unet_forward(clif_module unet, clif_tensor sample, clif_tensor timesteps, clif_tensor encoder_hidden_states, int32_t grad, clif_tensor *out)
+     * }
+     */
+    public static MethodHandle clif_unet_forward$handle() {
+        return clif_unet_forward.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_unet_forward(clif_module unet, clif_tensor sample, clif_tensor timesteps, clif_tensor encoder_hidden_states, int32_t grad, clif_tensor *out)
+     * }
+     */
+    public static MemorySegment clif_unet_forward$address() {
+        return clif_unet_forward.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_unet_forward(clif_module unet, clif_tensor sample, clif_tensor timesteps, clif_tensor encoder_hidden_states, int32_t grad, clif_tensor *out)
+     * }
+     */
+    public static int clif_unet_forward(MemorySegment unet, MemorySegment sample, MemorySegment timesteps, MemorySegment encoder_hidden_states, int grad, MemorySegment out) {
+        var mh$ = clif_unet_forward.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_unet_forward", unet, sample, timesteps, encoder_hidden_states, grad, out);
+            }
+            return (int)mh$.invokeExact(unet, sample, timesteps, encoder_hidden_states, grad, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_unet_set_gradient_checkpointing {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_unet_set_gradient_checkpointing");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_unet_set_gradient_checkpointing(clif_module unet, int32_t enabled)
+     * }
+     */
+    public static FunctionDescriptor clif_unet_set_gradient_checkpointing$descriptor() {
+        return clif_unet_set_gradient_checkpointing.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_unet_set_gradient_checkpointing(clif_module unet, int32_t enabled)
+     * }
+     */
+    public static MethodHandle clif_unet_set_gradient_checkpointing$handle() {
+        return clif_unet_set_gradient_checkpointing.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_unet_set_gradient_checkpointing(clif_module unet, int32_t enabled)
+     * }
+     */
+    public static MemorySegment clif_unet_set_gradient_checkpointing$address() {
+        return clif_unet_set_gradient_checkpointing.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_unet_set_gradient_checkpointing(clif_module unet, int32_t enabled)
+     * }
+     */
+    public static int clif_unet_set_gradient_checkpointing(MemorySegment unet, int enabled) {
+        var mh$ = clif_unet_set_gradient_checkpointing.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_unet_set_gradient_checkpointing", unet, enabled);
+            }
+            return (int)mh$.invokeExact(unet, enabled);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_tensor_set_requires_grad {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_tensor_set_requires_grad");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_set_requires_grad(clif_tensor t, int32_t flag)
+     * }
+     */
+    public static FunctionDescriptor clif_tensor_set_requires_grad$descriptor() {
+        return clif_tensor_set_requires_grad.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_set_requires_grad(clif_tensor t, int32_t flag)
+     * }
+     */
+    public static MethodHandle clif_tensor_set_requires_grad$handle() {
+        return clif_tensor_set_requires_grad.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_set_requires_grad(clif_tensor t, int32_t flag)
+     * }
+     */
+    public static MemorySegment clif_tensor_set_requires_grad$address() {
+        return clif_tensor_set_requires_grad.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_tensor_set_requires_grad(clif_tensor t, int32_t flag)
+     * }
+     */
+    public static int clif_tensor_set_requires_grad(MemorySegment t, int flag) {
+        var mh$ = clif_tensor_set_requires_grad.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_tensor_set_requires_grad", t, flag);
+            }
+            return (int)mh$.invokeExact(t, flag);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_tensor_grad {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_tensor_grad");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_grad(clif_tensor t, clif_tensor *out)
+     * }
+     */
+    public static FunctionDescriptor clif_tensor_grad$descriptor() {
+        return clif_tensor_grad.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_grad(clif_tensor t, clif_tensor *out)
+     * }
+     */
+    public static MethodHandle clif_tensor_grad$handle() {
+        return clif_tensor_grad.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_grad(clif_tensor t, clif_tensor *out)
+     * }
+     */
+    public static MemorySegment clif_tensor_grad$address() {
+        return clif_tensor_grad.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_tensor_grad(clif_tensor t, clif_tensor *out)
+     * }
+     */
+    public static int clif_tensor_grad(MemorySegment t, MemorySegment out) {
+        var mh$ = clif_tensor_grad.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_tensor_grad", t, out);
+            }
+            return (int)mh$.invokeExact(t, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_autograd_backward {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_autograd_backward");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_autograd_backward(clif_tensor output, clif_tensor grad_output)
+     * }
+     */
+    public static FunctionDescriptor clif_autograd_backward$descriptor() {
+        return clif_autograd_backward.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_autograd_backward(clif_tensor output, clif_tensor grad_output)
+     * }
+     */
+    public static MethodHandle clif_autograd_backward$handle() {
+        return clif_autograd_backward.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_autograd_backward(clif_tensor output, clif_tensor grad_output)
+     * }
+     */
+    public static MemorySegment clif_autograd_backward$address() {
+        return clif_autograd_backward.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_autograd_backward(clif_tensor output, clif_tensor grad_output)
+     * }
+     */
+    public static int clif_autograd_backward(MemorySegment output, MemorySegment grad_output) {
+        var mh$ = clif_autograd_backward.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_autograd_backward", output, grad_output);
+            }
+            return (int)mh$.invokeExact(output, grad_output);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class clif_optim_adamw_new {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             clif_h.C_INT,

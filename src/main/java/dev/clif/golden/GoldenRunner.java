@@ -24,7 +24,8 @@ public final class GoldenRunner {
         return new GoldenRunner(List.of(
                 new SchedulerCases(),
                 new ClipCases(),
-                new VaeCases()));
+                new VaeCases(),
+                new UnetCases()));
     }
 
     public boolean supports(String caseName) {

@@ -1,0 +1,68 @@
+// Timestep embeddings and activations for the UNet.
+#include "embeddings.h"
+
+#include <cmath>
+
+namespace clif {
+
+Activation parse_activation(const std::string &name, const std::string &field) {
+    std::string n;
+    for (char c : name) n += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (n.empty() || n == "none") return Activation::None;
+    if (n == "silu" || n == "swish") return Activation::SiLU;
+    if (n == "gelu") return Activation::GELU;
+    if (n == "mish") return Activation::Mish;
+    if (n == "relu") return Activation::ReLU;
+    throw std::invalid_argument(field + ": unsupported activation '" + name + "' (use silu, swish, gelu, mish or relu)");
+}
+
+at::Tensor activate(Activation act, const at::Tensor &x) {
+    switch (act) {
+        case Activation::None: return x;
+        case Activation::SiLU: return at::silu(x);
+        case Activation::GELU: return at::gelu(x);
+        case Activation::Mish: return at::mish(x);
+        case Activation::ReLU: return at::relu(x);
+    }
+    return x;
+}
+
+at::Tensor activate_(Activation act, at::Tensor x) {
+    if (at::GradMode::is_enabled() && x.requires_grad()) return activate(act, x);
+    switch (act) {
+        case Activation::None: return x;
+        case Activation::SiLU: return at::silu_(x);
+        case Activation::GELU: return at::gelu_(x);
+        case Activation::Mish: return at::mish_(x);
+        case Activation::ReLU: return at::relu_(x);
+    }
+    return x;
+}
+
+at::Tensor timestep_embedding(const at::Tensor &timesteps, int64_t dim, bool flip_sin_to_cos, double shift,
+                              double max_period) {
+    check_arg(timesteps.dim() == 1, "timesteps must be 1-D here");
+    const int64_t half = dim / 2;
+    auto f32 = at::TensorOptions().dtype(at::kFloat).device(timesteps.device());
+    // Same op sequence (and so the same float32 rounding) as diffusers.
+    at::Tensor exponent = at::arange(0, half, f32).mul(-std::log(max_period));
+    exponent = exponent.div(static_cast<double>(half) - shift);
+    at::Tensor freqs = exponent.exp();
+    at::Tensor emb = timesteps.unsqueeze(1).to(at::kFloat).mul(freqs.unsqueeze(0));
+    at::Tensor out = flip_sin_to_cos ? at::cat({emb.cos(), emb.sin()}, -1) : at::cat({emb.sin(), emb.cos()}, -1);
+    if (dim % 2 == 1) out = at::constant_pad_nd(out, {0, 1, 0, 0}, 0);
+    return out;
+}
+
+TimestepEmbedding::TimestepEmbedding(Module &m, const std::string &prefix, int64_t in, int64_t dim, Activation act_,
+                                     Activation post_act_)
+    : linear_1(m, join(prefix, "linear_1"), in, dim), linear_2(m, join(prefix, "linear_2"), dim, dim),
+      act(act_), post_act(post_act_) {}
+
+at::Tensor TimestepEmbedding::operator()(const at::Tensor &x) const {
+    at::Tensor h = activate_(act, linear_1(x));
+    h = linear_2(h);
+    return activate_(post_act, h);
+}
+
+}  // namespace clif

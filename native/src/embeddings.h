@@ -1,0 +1,38 @@
+// Timestep embeddings of the UNet (diffusers embeddings.py: get_timestep_embedding, TimestepEmbedding) and the
+// activation functions the UNet's config can name.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <string>
+
+#include "module.h"
+
+namespace clif {
+
+enum class Activation { None, SiLU, GELU, Mish, ReLU };
+
+// "silu"/"swish", "gelu", "mish", "relu" (as diffusers' get_activation); "" or "none" -> None.
+Activation parse_activation(const std::string &name, const std::string &field);
+
+at::Tensor activate(Activation act, const at::Tensor &x);
+// In place when autograd does not need the input (no grad mode, or x needs no grad); else out of place.
+at::Tensor activate_(Activation act, at::Tensor x);
+
+// Sinusoidal embedding of 1-D timesteps [B] -> [B, dim], float32 whatever the timesteps' dtype, computed op by
+// op as diffusers does (exponent = -ln(max_period) * arange(half) / (half - shift); [sin, cos], flipped to
+// [cos, sin] when flip_sin_to_cos; odd dims zero-padded).
+at::Tensor timestep_embedding(const at::Tensor &timesteps, int64_t dim, bool flip_sin_to_cos, double shift,
+                              double max_period = 10000.0);
+
+// linear_1 -> act -> linear_2 (-> post_act).
+struct TimestepEmbedding {
+    Linear linear_1, linear_2;
+    Activation act = Activation::SiLU, post_act = Activation::None;
+    TimestepEmbedding() = default;
+    TimestepEmbedding(Module &m, const std::string &prefix, int64_t in, int64_t dim, Activation act,
+                      Activation post_act);
+    at::Tensor operator()(const at::Tensor &x) const;
+};
+
+}  // namespace clif
