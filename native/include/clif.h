@@ -113,6 +113,10 @@ int32_t clif_tensor_clamp(clif_tensor a, double lo, double hi, clif_tensor *out)
 int32_t clif_tensor_cat(const clif_tensor *tensors, int32_t count, int64_t dim, clif_tensor *out);
 /* The slice [start, start + length) of dimension `dim` (a view: shares storage). */
 int32_t clif_tensor_narrow(clif_tensor t, int64_t dim, int64_t start, int64_t length, clif_tensor *out);
+/* Keeps the gradient of a computed (non-leaf) tensor after backward, for clif_tensor_grad. */
+int32_t clif_tensor_retain_grad(clif_tensor t);
+/* The same data cut from the autograd graph (a new leaf that requires no gradient). */
+int32_t clif_tensor_detach(clif_tensor t, clif_tensor *out);
 /* Largest |a - b| as a double (shapes must match). */
 int32_t clif_tensor_max_abs_diff(clif_tensor a, clif_tensor b, double *out);
 /* 1 if every element is finite (always 1 for integer dtypes). */

@@ -169,6 +169,18 @@ int32_t clif_tensor_narrow(clif_tensor t, int64_t dim, int64_t start, int64_t le
     return clif::guard(__func__, [&] { *not_null(out, "out") = wrap(unwrap(t).narrow(dim, start, length)); });
 }
 
+int32_t clif_tensor_retain_grad(clif_tensor t) {
+    return clif::guard(__func__, [&] {
+        const auto &x = unwrap(t);
+        check_arg(x.requires_grad(), "retain_grad on a tensor that does not require grad");
+        const_cast<at::Tensor &>(x).retain_grad();
+    });
+}
+
+int32_t clif_tensor_detach(clif_tensor t, clif_tensor *out) {
+    return clif::guard(__func__, [&] { *not_null(out, "out") = wrap(unwrap(t).detach()); });
+}
+
 int32_t clif_tensor_max_abs_diff(clif_tensor a, clif_tensor b, double *out) {
     return clif::guard(__func__, [&] {
         not_null(out, "out");

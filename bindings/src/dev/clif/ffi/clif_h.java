@@ -1916,6 +1916,127 @@ public class clif_h extends clif_h$shared {
         }
     }
 
+    private static class clif_tensor_retain_grad {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_tensor_retain_grad");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_retain_grad(clif_tensor t)
+     * }
+     */
+    public static FunctionDescriptor clif_tensor_retain_grad$descriptor() {
+        return clif_tensor_retain_grad.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_retain_grad(clif_tensor t)
+     * }
+     */
+    public static MethodHandle clif_tensor_retain_grad$handle() {
+        return clif_tensor_retain_grad.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_retain_grad(clif_tensor t)
+     * }
+     */
+    public static MemorySegment clif_tensor_retain_grad$address() {
+        return clif_tensor_retain_grad.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_tensor_retain_grad(clif_tensor t)
+     * }
+     */
+    public static int clif_tensor_retain_grad(MemorySegment t) {
+        var mh$ = clif_tensor_retain_grad.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_tensor_retain_grad", t);
+            }
+            return (int)mh$.invokeExact(t);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_tensor_detach {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_tensor_detach");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_detach(clif_tensor t, clif_tensor *out)
+     * }
+     */
+    public static FunctionDescriptor clif_tensor_detach$descriptor() {
+        return clif_tensor_detach.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_detach(clif_tensor t, clif_tensor *out)
+     * }
+     */
+    public static MethodHandle clif_tensor_detach$handle() {
+        return clif_tensor_detach.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_detach(clif_tensor t, clif_tensor *out)
+     * }
+     */
+    public static MemorySegment clif_tensor_detach$address() {
+        return clif_tensor_detach.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_tensor_detach(clif_tensor t, clif_tensor *out)
+     * }
+     */
+    public static int clif_tensor_detach(MemorySegment t, MemorySegment out) {
+        var mh$ = clif_tensor_detach.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_tensor_detach", t, out);
+            }
+            return (int)mh$.invokeExact(t, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class clif_tensor_max_abs_diff {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             clif_h.C_INT,

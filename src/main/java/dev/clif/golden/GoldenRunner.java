@@ -25,7 +25,10 @@ public final class GoldenRunner {
                 new SchedulerCases(),
                 new ClipCases(),
                 new VaeCases(),
-                new UnetCases()));
+                new UnetCases(),
+                new PipelineCases(),
+                new TokenizerCases(),
+                new PurgeCases()));
     }
 
     public boolean supports(String caseName) {

@@ -376,6 +376,21 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
+    /** Keeps this computed tensor's gradient after a backward pass (read it with Autograd.grad). */
+    public Tensor retainGrad() {
+        NativeLibrary.check(clif_h.clif_tensor_retain_grad(handle()));
+        return this;
+    }
+
+    /** The same values, cut from the autograd graph. */
+    public Tensor detach() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            NativeLibrary.check(clif_h.clif_tensor_detach(handle(), out));
+            return adopt(out);
+        }
+    }
+
     /** max |this - other| (same shapes). */
     public double maxAbsDiff(Tensor other) {
         try (Arena arena = Arena.ofConfined()) {

@@ -91,4 +91,43 @@ class CliTest {
         assertTrue(r.out().contains("CUDA: "), r.out());
         assertTrue(r.out().contains("native library: /"), r.out());
     }
+
+    @Test
+    void generateWritesAPngAndTheSameSeedGivesTheSameBytes(@TempDir Path tmp) throws Exception {
+        Path model = Path.of(System.getProperty("clif.golden", "../shared/golden"), "tiny-sd");
+        Assumptions.assumeTrue(Files.isDirectory(model));
+        String[] args = {"generate", "--model", model.toString(), "--prompt", "a red car", "--steps", "4", "--seed", "11"};
+        Run a = run(concat(args, "--out", tmp.resolve("a.png").toString()));
+        Run b = run(concat(args, "--out", tmp.resolve("b.png").toString()));
+        Run c = run("generate", "--model", model.toString(), "--prompt", "a red car", "--steps", "4", "--seed", "12",
+                "--out", tmp.resolve("c.png").toString());
+        assertEquals(0, a.exit(), a.err());
+        assertEquals(0, b.exit(), b.err());
+        byte[] png = Files.readAllBytes(tmp.resolve("a.png"));
+        assertEquals((byte) 0x89, png[0]);
+        assertEquals("PNG", new String(png, 1, 3, java.nio.charset.StandardCharsets.US_ASCII));
+        assertEquals(-1, Files.mismatch(tmp.resolve("a.png"), tmp.resolve("b.png")), "same seed, different bytes");
+        assertNotEquals(-1, Files.mismatch(tmp.resolve("a.png"), tmp.resolve("c.png")), "another seed gave the same image");
+        javax.imageio.ImageIO.read(tmp.resolve("a.png").toFile()).getRGB(0, 0);
+    }
+
+    @Test
+    void generateRefusesBadOptionsInOneLine(@TempDir Path tmp) {
+        Path model = Path.of(System.getProperty("clif.golden", "../shared/golden"), "tiny-sd");
+        Assumptions.assumeTrue(Files.isDirectory(model));
+        for (String[] extra : new String[][] {{"--size", "33x32"}, {"--size", "big"}, {"--scheduler", "dpm"}, {"--steps", "0"},
+                {"--dtype", "fp16"}}) {
+            Run r = run(concat(new String[] {"generate", "--model", model.toString(), "--prompt", "x", "--out",
+                    tmp.resolve("x.png").toString()}, extra));
+            assertEquals(2, r.exit(), String.join(" ", extra) + ": " + r.err());
+            assertEquals(1, r.err().lines().filter(l -> l.startsWith("clif: ")).count(), r.err());
+            assertFalse(Files.exists(tmp.resolve("x.png")), "no output file on failure");
+        }
+    }
+
+    static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
 }

@@ -1,0 +1,101 @@
+package dev.clif.cli;
+
+import dev.clif.ClifException;
+import dev.clif.golden.ImageBytes;
+import dev.clif.io.Png;
+import dev.clif.model.StableDiffusion;
+import dev.clif.sampling.Txt2Img;
+import dev.clif.tensor.DType;
+import dev.clif.tensor.Device;
+
+import java.awt.image.BufferedImage;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** `clif generate`: text to image with a diffusers Stable Diffusion folder. */
+@Command(name = "generate", description = "Generate an image from a prompt with a Stable Diffusion model folder.")
+public final class GenerateCommand implements Callable<Integer> {
+    private static final Logger log = LoggerFactory.getLogger(GenerateCommand.class);
+
+    @Option(names = "--model", required = true, description = "diffusers Stable Diffusion folder")
+    Path model;
+
+    @Option(names = "--prompt", required = true)
+    String prompt;
+
+    @Option(names = "--negative", defaultValue = "", description = "negative prompt (default: empty)")
+    String negative;
+
+    @Option(names = "--steps", defaultValue = "30")
+    int steps;
+
+    @Option(names = "--guidance", defaultValue = "7.5", description = "classifier-free guidance scale (<= 1 disables it)")
+    double guidance;
+
+    @Option(names = "--scheduler", description = "ddim, pndm or euler (default: the model's own)")
+    String scheduler;
+
+    @Option(names = "--seed", defaultValue = "0")
+    long seed;
+
+    @Option(names = "--size", description = "WxH (default: the model's native size)")
+    String size;
+
+    @Option(names = "--batch", defaultValue = "1", description = "images to generate; a batch is saved side by side")
+    int batch;
+
+    @Option(names = "--clip-skip", defaultValue = "0", description = "use the text encoder's layer -(1+N) (1 = penultimate)")
+    int clipSkip;
+
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda, cuda:N or auto")
+    String device;
+
+    @Option(names = "--dtype", defaultValue = "fp32", description = "fp32, fp16 or bf16 (half precision needs CUDA)")
+    String dtype;
+
+    @Option(names = "--out", required = true, description = "PNG file to write")
+    Path out;
+
+    @Override
+    public Integer call() {
+        Device d = Device.parse(device).check();
+        DType t = DType.parse(dtype);
+        if (t != DType.F32 && d.isCpu()) throw new ClifException("--dtype " + dtype + " needs a CUDA device (CPU runs fp32)");
+        if (!out.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".png"))
+            throw new ClifException("--out must name a .png file, got " + out);
+        long t0 = System.nanoTime();
+        try (StableDiffusion sd = StableDiffusion.load(model, d, t)) {
+            int w = sd.defaultImageSize();
+            int h = w;
+            if (size != null) {
+                String[] parts = size.toLowerCase(java.util.Locale.ROOT).split("x");
+                try {
+                    if (parts.length != 2) throw new NumberFormatException();
+                    w = Integer.parseInt(parts[0]);
+                    h = Integer.parseInt(parts[1]);
+                } catch (NumberFormatException e) {
+                    throw new ClifException("--size must look like 512x512, got '" + size + "'");
+                }
+            }
+            log.info("loaded {} in {} ms", model, (System.nanoTime() - t0) / 1_000_000);
+            Txt2Img.Request r = new Txt2Img.Request(prompt, negative, steps, guidance, scheduler, seed, w, h, batch, clipSkip, 0);
+            Progress progress = new Progress("generate", steps);
+            try (Txt2Img.Result res = new Txt2Img(sd).generate(r, (i, total, ts, in, o, g, lat) -> progress.update(i + 1, "t=" + (long) ts))) {
+                byte[][] images = ImageBytes.toUint8Hwc(res.images());
+                List<BufferedImage> row = new ArrayList<>();
+                for (byte[] img : images) row.add(Png.rgb(img, w, h));
+                Png.write(row.size() == 1 ? row.get(0) : Png.row(row, 2), out);
+            }
+        }
+        System.err.println("wrote " + out);
+        return 0;
+    }
+}

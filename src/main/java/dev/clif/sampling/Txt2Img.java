@@ -1,0 +1,133 @@
+package dev.clif.sampling;
+
+import dev.clif.model.StableDiffusion;
+import dev.clif.tensor.DType;
+import dev.clif.tensor.Device;
+import dev.clif.tensor.Tensor;
+import dev.clif.tensor.TensorScope;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * Text-to-image sampling with classifier-free guidance, as diffusers' StableDiffusionPipeline does it:
+ * encode [negative, prompt], draw the initial latents from the seed, and for each timestep run the UNet on
+ * the doubled batch, combine uncond + g·(cond − uncond), and step the scheduler; then decode with the VAE.
+ * One {@code long} seed drives every random draw, so the same request gives the same bytes.
+ */
+public final class Txt2Img {
+    /** What to generate. {@code scheduler} null uses the model's own; {@code eta} applies to DDIM only. */
+    public record Request(String prompt, String negativePrompt, int steps, double guidance, String scheduler, long seed,
+                          int width, int height, int batch, int clipSkip, double eta) {
+        public Request {
+            if (prompt == null) throw new IllegalArgumentException("prompt is required");
+            if (steps < 1) throw new IllegalArgumentException("steps must be at least 1, got " + steps);
+            if (batch < 1) throw new IllegalArgumentException("batch must be at least 1, got " + batch);
+            if (!(guidance >= 0) || Double.isInfinite(guidance)) throw new IllegalArgumentException("guidance must be a finite number >= 0");
+            if (width < 8 || height < 8) throw new IllegalArgumentException("image size " + width + "x" + height + " is too small");
+            if (eta < 0 || eta > 1) throw new IllegalArgumentException("eta must lie in [0, 1]");
+        }
+
+        public static Request of(String prompt, int steps, long seed, int size) {
+            return new Request(prompt, "", steps, 7.5, null, seed, size, size, 1, 0, 0);
+        }
+
+        public boolean guided() {
+            return guidance > 1;
+        }
+    }
+
+    /** Called after each denoising step (progress bars, golden checks). Tensors are valid during the call only. */
+    public interface StepListener {
+        void onStep(int index, int total, double timestep, Tensor unetInput, Tensor unetOutput, Tensor guided, Tensor latents);
+    }
+
+    /** Final latents [B,4,h,w] and images in [0,1] [B,3,H,W] (owned by the caller). */
+    public record Result(Tensor latents, Tensor images, double[] timesteps) implements AutoCloseable {
+        @Override
+        public void close() {
+            latents.close();
+            images.close();
+        }
+    }
+
+    private final StableDiffusion model;
+
+    public Txt2Img(StableDiffusion model) {
+        this.model = model;
+    }
+
+    /** The latent shape for a request, checking the size fits the VAE's factor. */
+    public long[] latentShape(Request r) {
+        int f = model.vaeScaleFactor();
+        if (r.width() % f != 0 || r.height() % f != 0)
+            throw new IllegalArgumentException("image size " + r.width() + "x" + r.height() + " must be a multiple of " + f);
+        return new long[] {r.batch(), model.unet().config().inChannels(), r.height() / f, r.width() / f};
+    }
+
+    public Result generate(Request r, StepListener listener) {
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor noise = Tensor.randn(r.seed(), DType.F32, Device.CPU, latentShape(r));
+            return generateFrom(r, noise, listener); // its tensors are already out of every scope
+        }
+    }
+
+    /** As {@link #generate} but from given initial latents (before scaling by the scheduler's init sigma). */
+    public Result generateFrom(Request r, Tensor initialLatents, StepListener listener) {
+        Device device = model.device();
+        DType dtype = model.dtype();
+        try (TensorScope scope = TensorScope.open();
+             Scheduler scheduler = r.scheduler() == null ? Scheduler.create(model.schedulerConfig(), Scheduler.kindOfClass(model.schedulerConfig()))
+                     : Scheduler.create(model.schedulerConfig(), r.scheduler())) {
+            if (scheduler instanceof DdimScheduler ddim && r.eta() > 0) ddim.setEta(r.eta(), r.seed() + 1);
+            List<String> prompts = new ArrayList<>(Collections.nCopies(r.batch(), r.prompt()));
+            Tensor cond = model.encodePrompts(prompts, r.clipSkip());
+            Tensor context = cond;
+            if (r.guided()) {
+                String negative = r.negativePrompt() == null ? "" : r.negativePrompt();
+                Tensor uncond = model.encodePrompts(new ArrayList<>(Collections.nCopies(r.batch(), negative)), r.clipSkip());
+                context = Tensor.cat(0, uncond, cond); // diffusers' batch order: [uncond, cond]
+            }
+            Timesteps timesteps = scheduler.setTimesteps(r.steps());
+            Tensor latents = initialLatents.to(device, dtype);
+            if (scheduler.initNoiseSigma() != 1.0) latents = latents.scale(scheduler.initNoiseSigma());
+            for (int i = 0; i < timesteps.size(); i++) {
+                try (TensorScope step = TensorScope.open()) {
+                    double t = timesteps.get(i);
+                    Tensor doubled = r.guided() ? Tensor.cat(0, latents, latents) : latents;
+                    Tensor input = scheduler.scaleModelInput(doubled, t);
+                    Tensor tt = timesteps.tensor(i).to(device);
+                    Tensor out = model.unet().forward(input, tt, context, false);
+                    Tensor guidedNoise = out;
+                    if (r.guided()) {
+                        Tensor uncond = out.narrow(0, 0, r.batch());
+                        Tensor condOut = out.narrow(0, r.batch(), r.batch());
+                        Tensor diff = Tensor.axpby(1, condOut, -1, uncond);
+                        guidedNoise = Tensor.axpby(1, uncond, r.guidance(), diff);
+                    }
+                    Tensor next = scheduler.step(guidedNoise, t, latents);
+                    if (listener != null) listener.onStep(i, timesteps.size(), t, input, out, guidedNoise, next);
+                    step.keep(next);
+                    scope.keep(latents).close();
+                    latents = next;
+                }
+            }
+            Tensor images = decode(latents);
+            scope.keep(latents);
+            scope.keep(images);
+            return new Result(latents, images, timesteps.values());
+        }
+    }
+
+    /** VAE decode of final latents, post-processed to [0,1] as diffusers' image processor does. */
+    public Tensor decode(Tensor latents) {
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor scaled = latents.scale(1.0 / model.vae().scalingFactor());
+            Tensor raw = model.vae().decode(scaled, false);
+            Tensor one = Tensor.scalar(1f).to(raw.device(), raw.dtype());
+            Tensor image = Tensor.axpby(0.5, raw, 0.5, one).clamp(0, 1);
+            return scope.keep(image.to(Device.CPU, DType.F32));
+        }
+    }
+}
