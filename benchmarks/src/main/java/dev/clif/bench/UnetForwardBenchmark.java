@@ -1,0 +1,71 @@
+package dev.clif.bench;
+
+import dev.clif.model.UNet;
+import dev.clif.model.UNetConfig;
+import dev.clif.tensor.DType;
+import dev.clif.tensor.Device;
+import dev.clif.tensor.Tensor;
+
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+import org.openjdk.jmh.annotations.*;
+
+/**
+ * UNet forward without grad. "tiny": tiny-sd, batch 2, 16x16 latents (the peer's unet_forward, 44.7 ms at one
+ * thread). "sd15": the real SD-1.5 config with random weights, batch 1, 32x32 latents (the peer's
+ * sd15_unet_forward, 2441.7 ms at one thread); on CUDA in fp16 when a GPU is present.
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 3)
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xmx4g"})
+@State(Scope.Benchmark)
+public class UnetForwardBenchmark {
+    @Param({"tiny"})
+    public String model;
+
+    @Param({"1", "2"})
+    public int threads;
+
+    UNet unet;
+    Tensor sample;
+    Tensor timesteps;
+    Tensor context;
+
+    @Setup
+    public void setup() {
+        Device.setThreads(threads);
+        Device device = model.equals("sd15") ? Device.best() : Device.CPU;
+        DType dtype = device.isCuda() ? DType.F16 : DType.F32;
+        if (model.equals("tiny")) {
+            unet = UNet.load(Path.of(System.getProperty("clif.golden", "../shared/golden"), "tiny-sd/unet"), device, dtype);
+            sample = Tensor.randn(11, dtype, device, 2, 4, 16, 16);
+            context = Tensor.randn(12, dtype, device, 2, 77, 32);
+            timesteps = Tensor.of(new long[] {999, 500}, 2).to(device);
+        } else {
+            UNetConfig c = UNetConfig.v1_5();
+            unet = UNet.random(c, 1, device, dtype);
+            sample = Tensor.randn(11, dtype, device, 1, 4, 32, 32);
+            context = Tensor.randn(12, dtype, device, 1, 77, 768);
+            timesteps = Tensor.of(new long[] {500}, 1).to(device);
+        }
+    }
+
+    @TearDown
+    public void tearDown() {
+        sample.close();
+        context.close();
+        timesteps.close();
+        unet.close();
+    }
+
+    @Benchmark
+    public long forward() {
+        try (Tensor out = unet.forward(sample, timesteps, context, false)) {
+            if (unet.device().isCuda()) unet.device().synchronize();
+            return out.handle().address();
+        }
+    }
+}
