@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
 /** The `clif` command line. Bad input ends with one line on stderr and exit code 2, never a stack trace. */
 @Command(name = "clif", mixinStandardHelpOptions = true, versionProvider = VersionCommand.Provider.class,
         description = "Purge unsafe concepts from Stable Diffusion models with directional-CLIP-loss fine-tuning.",
-        subcommands = {VersionCommand.class, InspectCommand.class, GenerateCommand.class, CheckGoldenCommand.class,
+        subcommands = {VersionCommand.class, InspectCommand.class, GenerateCommand.class, CheckGoldenCommand.class, ShapesCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     /** Exit code for bad input and failures to do what was asked. */
