@@ -44,11 +44,64 @@ public final class PurgeStep {
      * @param deltaT    the unit text direction of the concept pair
      */
     public static Output run(Models m, Tensor xt, Tensor timestep, double alphaProd, Tensor context, float[] deltaT, Probe probe) {
+        return run(m, xt, timestep, alphaProd, context, null, 0, deltaT, probe);
+    }
+
+    /**
+     * As {@link #run(Models, Tensor, Tensor, double, Tensor, float[], Probe)} with classifier-free guidance on both
+     * predictions when {@code guidance > 1}: ε = ε(x_t, uncond) + g·(ε(x_t, cond) − ε(x_t, uncond)), from one UNet
+     * call on the doubled batch.
+     *
+     * @param uncond the unconditional conditioning [B, 77, D] (used only when guidance &gt; 1)
+     */
+    public static Output run(Models m, Tensor xt, Tensor timestep, double alphaProd, Tensor context, Tensor uncond,
+                             double guidance, float[] deltaT, Probe probe) {
         Probe p = probe == null ? (n, v) -> {} : probe;
         boolean keepGrads = probe != null && probe.wantsIntermediateGradients();
         try (TensorScope scope = TensorScope.open()) {
-            Branch train = branch(m, m.trainable(), xt, timestep, alphaProd, context, true, keepGrads, "train", p);
-            Branch frozen = branch(m, m.frozen(), xt, timestep, alphaProd, context, false, false, "frozen", p);
+            Tensor epsTrain = predictEps(m.trainable(), xt, timestep, context, uncond, guidance, true);
+            Tensor x0Train = x0(xt, epsTrain, alphaProd);
+            Tensor epsFrozen = predictEps(m.frozen(), xt, timestep, context, uncond, guidance, false);
+            Tensor x0Frozen = x0(xt, epsFrozen, alphaProd);
+            if (keepGrads) {
+                epsTrain.retainGrad();
+                x0Train.retainGrad();
+            }
+            p.tensor("eps_train", epsTrain);
+            p.tensor("x0_train", x0Train);
+            Output out = fromX0(m, x0Train, x0Frozen, deltaT, new Probe() {
+                @Override
+                public void tensor(String name, Tensor value) {
+                    if (name.equals("decoded_frozen")) { // keep the golden order: the frozen branch starts here
+                        p.tensor("eps_frozen", epsFrozen);
+                        p.tensor("x0_frozen", x0Frozen);
+                    }
+                    p.tensor(name, value);
+                    if (name.equals("grad_image_train") && keepGrads) {
+                        p.tensor("grad_x0_train", Autograd.grad(x0Train));
+                        p.tensor("grad_eps_train", Autograd.grad(epsTrain));
+                    }
+                }
+
+                @Override
+                public boolean wantsIntermediateGradients() {
+                    return keepGrads;
+                }
+            });
+            return out;
+        }
+    }
+
+    /**
+     * The loss part of a step from given x̂0 predictions (chain mode computes them through several DDIM steps):
+     * decode, embed, directional loss, and backward from E_I(θ). {@code x0Train} must carry autograd history.
+     */
+    public static Output fromX0(Models m, Tensor x0Train, Tensor x0Frozen, float[] deltaT, Probe probe) {
+        Probe p = probe == null ? (n, v) -> {} : probe;
+        boolean keepGrads = probe != null && probe.wantsIntermediateGradients();
+        try (TensorScope scope = TensorScope.open()) {
+            Embedding train = embed(m, x0Train, true, keepGrads, "train", p);
+            Embedding frozen = embed(m, x0Frozen, false, false, "frozen", p);
             float[][] e = rows(train.embeds);
             float[][] e0 = rows(frozen.embeds);
             DirectionalClipLoss.Result loss = DirectionalClipLoss.compute(e, e0, deltaT);
@@ -57,32 +110,42 @@ public final class PurgeStep {
             if (keepGrads) {
                 p.tensor("grad_pixel_train", Autograd.grad(train.pixel));
                 p.tensor("grad_image_train", Autograd.grad(train.image));
-                p.tensor("grad_x0_train", Autograd.grad(train.x0));
-                p.tensor("grad_eps_train", Autograd.grad(train.eps));
             }
             return new Output(loss.loss(), loss.cos(), loss.tieBreaks(), e, e0, loss.gradient());
         }
     }
 
-    private record Branch(Tensor eps, Tensor x0, Tensor image, Tensor pixel, Tensor embeds) {}
+    /** ε from one UNet, with classifier-free guidance when {@code guidance > 1} and {@code uncond} is given. */
+    public static Tensor predictEps(UNet unet, Tensor xt, Tensor t, Tensor context, Tensor uncond, double guidance, boolean grad) {
+        if (uncond == null || !(guidance > 1)) return unet.forward(xt, t, context, grad);
+        long b = xt.shape()[0];
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor out = unet.forward(Tensor.cat(0, xt, xt), t, Tensor.cat(0, uncond, context), grad);
+            Tensor u = out.narrow(0, 0, b);
+            Tensor c = out.narrow(0, b, b);
+            return scope.keep(Tensor.axpby(1 - guidance, u, guidance, c));
+        }
+    }
 
-    private static Branch branch(Models m, UNet unet, Tensor xt, Tensor t, double a, Tensor context, boolean grad,
-                                 boolean keepGrads, String tag, Probe p) {
-        Tensor eps = unet.forward(xt, t, context, grad);
-        Tensor x0 = Tensor.axpby(1 / Math.sqrt(a), xt, -Math.sqrt(1 - a) / Math.sqrt(a), eps);
+    /** x̂0 = (x_t − √(1−ᾱ)·ε)/√ᾱ. */
+    public static Tensor x0(Tensor xt, Tensor eps, double a) {
+        return Tensor.axpby(1 / Math.sqrt(a), xt, -Math.sqrt(1 - a) / Math.sqrt(a), eps);
+    }
+
+    private record Embedding(Tensor image, Tensor pixel, Tensor embeds) {}
+
+    private static Embedding embed(Models m, Tensor x0, boolean grad, boolean keepGrads, String tag, Probe p) {
         Tensor decoded = m.vae().decode(x0.scale(1 / m.vae().scalingFactor()), grad);
         Tensor one = Tensor.scalar(1f).to(decoded.device(), decoded.dtype());
         Tensor image = Tensor.axpby(0.5, decoded, 0.5, one).clamp(0, 1);
         Tensor pixel = m.clip().preprocess(image, m.imageMean(), m.imageStd(), grad);
         Tensor embeds = m.clip().imageFeatures(pixel, grad);
-        if (keepGrads) for (Tensor x : new Tensor[] {eps, x0, image, pixel}) x.retainGrad();
-        p.tensor("eps_" + tag, eps);
-        p.tensor("x0_" + tag, x0);
+        if (keepGrads) for (Tensor x : new Tensor[] {image, pixel}) x.retainGrad();
         p.tensor("decoded_" + tag, decoded);
         p.tensor("image_" + tag, image);
         p.tensor("pixel_" + tag, pixel);
         p.tensor("image_embeds_" + tag, embeds);
-        return new Branch(eps, x0, image, pixel, embeds);
+        return new Embedding(image, pixel, embeds);
     }
 
     static float[][] rows(Tensor t) {

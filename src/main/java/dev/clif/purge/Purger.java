@@ -1,0 +1,497 @@
+package dev.clif.purge;
+
+import dev.clif.ClifException;
+import dev.clif.io.ModelFolder;
+import dev.clif.io.Png;
+import dev.clif.io.SafetensorsFile;
+import dev.clif.io.SafetensorsWriter;
+import dev.clif.model.AdamW;
+import dev.clif.model.Autograd;
+import dev.clif.model.ClipImageProcessor;
+import dev.clif.model.ClipModel;
+import dev.clif.model.StableDiffusion;
+import dev.clif.model.UNet;
+import dev.clif.sampling.DdimScheduler;
+import dev.clif.sampling.StepOutput;
+import dev.clif.sampling.Timesteps;
+import dev.clif.tensor.DType;
+import dev.clif.tensor.Device;
+import dev.clif.tensor.Tensor;
+import dev.clif.tensor.TensorScope;
+import dev.clif.text.ClipTokenizer;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A CLIF purge (or, with {@link PurgeConfig.Method#ESD}, an ESD fine-tune) from JVM code:
+ *
+ * <pre>{@code
+ * PurgeConfig cfg = PurgeConfig.builder().concept("nudity=>clothed person").steps(400).outputDir(out).build();
+ * PurgeResult r = new Purger(cfg, sdFolder, clipFolder).run(event -> log(event));
+ * }</pre>
+ *
+ * <p>The loop (ARCHITECTURE.md, "A purge step"): concept pairs are visited round-robin; each pair's ΔT is computed
+ * once from the loss CLIP's text tower over the templates; the SD conditioning of every prompt once. Step s draws
+ * everything random from (seed, s) alone — the initial noise and the stop index — so a resumed purge replays the
+ * exact draws. Per step: the frozen model denoises the noise (no grad, DDIM, guidance) to x_t, the objective's
+ * gradient reaches the selected parameters of the trainable UNet (plus λ·MSE(ε_θ, ε_θ0) on a benign prompt when
+ * preserving), AdamW steps with clipping and the gradients are zeroed. Every {@code checkpointEvery} steps and at
+ * the end an atomic checkpoint is written; at the end the outputs (purged folder, delta, report, loss curve).
+ */
+public final class Purger {
+    private static final Logger log = LoggerFactory.getLogger(Purger.class);
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private final PurgeConfig config;
+    private final Path modelDir;
+    private final Path clipDir;
+    private final List<PromptList.Prompt> prompts;
+    private final List<PromptList.Prompt> preservePrompts;
+
+    /** Validates the folders and files (cheap checks; models load in {@link #run}). */
+    public Purger(PurgeConfig config, Path modelDir, Path clipDir) {
+        this.config = config;
+        this.modelDir = modelDir;
+        this.clipDir = clipDir;
+        for (String c : new String[] {"tokenizer", "text_encoder", "unet", "vae", "scheduler"})
+            if (!Files.isDirectory(modelDir.resolve(c)))
+                throw new ClifException(modelDir + ": not a Stable Diffusion folder (no " + c + "/)");
+        checkLossModel(clipDir);
+        this.prompts = config.promptsFile() == null ? null : PromptList.read(config.promptsFile());
+        this.preservePrompts = config.preserves() ? PromptList.read(config.preserveFile()) : null;
+        if (config.method() == PurgeConfig.Method.ESD && config.mode() == PurgeConfig.Mode.CHAIN)
+            throw new ClifException("--method esd supports --mode one-step only");
+        Path out = config.outputDir();
+        if (Files.exists(out) && !Files.isDirectory(out)) throw new ClifException(out + " exists and is not a folder");
+        if (config.resume()) {
+            if (!Files.isRegularFile(Checkpoint.file(out)))
+                throw new ClifException("--resume: no checkpoint in " + out + " (expected " + Checkpoint.file(out) + ")");
+        } else if (PurgedModel.nonEmpty(out)) {
+            throw new ClifException("output folder " + out + " already exists and is not empty (use --resume to continue a purge there, or choose another --out)");
+        }
+    }
+
+    /** Refuses a loss model that is not a full CLIPModel (no vision tower, no projections). */
+    static void checkLossModel(Path clipDir) {
+        Path cfg = clipDir.resolve("config.json");
+        if (!Files.isRegularFile(cfg)) throw new ClifException("loss model " + clipDir + ": no config.json (expected a CLIPModel folder)");
+        JsonNode n = ModelFolder.readJson(cfg);
+        if (!n.path("vision_config").isObject())
+            throw new ClifException("loss model " + clipDir + " has no vision tower (config.json has no vision_config): CLIF needs a full CLIPModel with vision and text towers");
+        if (!n.path("text_config").isObject())
+            throw new ClifException("loss model " + clipDir + " has no text tower (config.json has no text_config): CLIF needs a full CLIPModel");
+    }
+
+    public PurgeConfig config() {
+        return config;
+    }
+
+    /** Runs the purge to {@code config.steps()} and writes the outputs. */
+    public PurgeResult run(PurgeListener listener) {
+        PurgeListener l = listener == null ? PurgeListener.NONE : listener;
+        long wallStart = System.nanoTime();
+        Device device = config.device();
+        DType dtype = config.dtype();
+        Path out = config.outputDir();
+        try {
+            Files.createDirectories(out);
+        } catch (IOException e) {
+            throw new ClifException(out + ": cannot create the output folder: " + e.getMessage(), e);
+        }
+        String fingerprint = PurgedModel.fingerprint(modelDir);
+        try (TensorScope scope = TensorScope.open();
+             StableDiffusion sd = StableDiffusion.load(modelDir, device, dtype);
+             UNet trainable = UNet.load(modelDir.resolve("unet"), device, dtype);
+             ClipModel clip = loadClip(device, dtype)) {
+            List<String> names = ParameterSelection.select(trainable.parameterNames(), config.params());
+            for (String n : names) trainable.setRequiresGrad(n, true);
+            if (config.gradientCheckpointing()) trainable.setGradientCheckpointing(true);
+            long count = 0;
+            for (String n : names) try (Tensor p = trainable.parameter(n)) {
+                count += p.numel();
+            }
+            log.info("training {} tensors ({} parameters) of {}: {}", names.size(), count, modelDir, summarize(names));
+
+            double[][] stats = imageStats();
+            PurgeStep.Models models = new PurgeStep.Models(trainable, sd.unet(), sd.vae(), clip, stats[0], stats[1]);
+            ClipTokenizer clipTokenizer = clipTokenizer(sd);
+            List<float[]> deltaT = new ArrayList<>();
+            for (ConceptPair p : config.concepts()) deltaT.add(textDirection(clip, clipTokenizer, p, device));
+            List<List<String>> pairPrompts = new ArrayList<>();
+            for (ConceptPair p : config.concepts())
+                pairPrompts.add(prompts == null ? List.of(p.source()) : PromptList.forConcept(prompts, p));
+            Conditioning cond = new Conditioning(sd);
+            Tensor uncond1 = cond.get("");
+            try {
+
+            int size = config.imageSize() == 0 ? sd.defaultImageSize() : config.imageSize();
+            int f = sd.vaeScaleFactor();
+            if (size % f != 0) throw new ClifException("image size " + size + " must be a multiple of " + f);
+            long[] latentShape = {config.batch(), trainable.config().inChannels(), size / f, size / f};
+            DdimScheduler scheduler = new DdimScheduler(sd.schedulerConfig());
+            Timesteps ts = scheduler.setTimesteps(config.ddimSteps());
+
+            try (AdamW adam = new AdamW(trainable, names, new AdamW.Config(config.lr(), config.beta1(), config.beta2(), 1e-8, config.weightDecay()))) {
+                List<PurgeListener.StepEvent> history = new ArrayList<>();
+                int first = 0;
+                double elapsedBefore = 0;
+                ObjectNode configJson = config.toJson();
+                if (config.resume()) {
+                    Checkpoint.Info info = Checkpoint.restore(Checkpoint.file(out), trainable, names, adam, device);
+                    if (!fingerprint.equals(info.fingerprint()))
+                        throw new ClifException("--resume: the checkpoint in " + out + " was made from another base model (UNet fingerprint differs)");
+                    String conflict = PurgeConfig.resumeConflict(info.config(), configJson);
+                    if (conflict != null) throw new ClifException("--resume: the checkpoint was made with another configuration (" + conflict + ")");
+                    if (info.step() > config.steps())
+                        throw new ClifException("--resume: the checkpoint is at step " + info.step() + ", beyond --steps " + config.steps());
+                    first = info.step();
+                    history.addAll(info.history());
+                    elapsedBefore = info.elapsedSeconds();
+                    log.info("resuming {} at step {}", out, first);
+                }
+                l.onStart(first, config.steps(), names);
+                double stepTimeSum = 0;
+                for (int step = first; step < config.steps(); step++) {
+                    long t0 = System.nanoTime();
+                    if (device.isCuda()) device.resetPeakMemory();
+                    StepResult r = step(step, models, scheduler, ts, cond, uncond1, deltaT, pairPrompts, latentShape);
+                    double norm = adam.step(config.maxGradNorm());
+                    adam.zeroGrad();
+                    if (device.isCuda()) device.synchronize();
+                    double secs = (System.nanoTime() - t0) / 1e9;
+                    long peak = device.isCuda() ? device.memory().peakAllocated() : 0;
+                    stepTimeSum += secs;
+                    int done = step + 1;
+                    double eta = stepTimeSum / (done - first) * (config.steps() - done);
+                    PurgeListener.StepEvent e = new PurgeListener.StepEvent(done, config.steps(), r.concept, r.timestep, r.loss(),
+                            r.objective, r.preserve, norm, secs, peak, eta);
+                    history.add(e);
+                    log.debug("step {}/{} {} t={} loss {} grad norm {} {} s", done, config.steps(), r.concept, r.timestep, r.loss(), norm, secs);
+                    l.onStep(e);
+                    if (done % config.checkpointEvery() == 0 || done == config.steps()) {
+                        Path file = Checkpoint.file(out);
+                        Checkpoint.save(file, done, trainable, names, adam, configJson, fingerprint, history,
+                                elapsedBefore + (System.nanoTime() - wallStart) / 1e9);
+                        log.info("checkpoint at step {}: {}", done, file);
+                        l.onCheckpoint(done, file);
+                    }
+                }
+                double wall = elapsedBefore + (System.nanoTime() - wallStart) / 1e9;
+                return writeOutputs(trainable, names, fingerprint, history, wall, first);
+            }
+            } finally {
+                cond.close();
+            }
+        }
+    }
+
+    // ---- one step ---------------------------------------------------------------------------------------
+
+    private record StepResult(String concept, int timestep, double objective, double preserve, double preserveWeight) {
+        double loss() {
+            return objective + preserveWeight * preserve;
+        }
+    }
+
+    /** The per-step seed: SplitMix64 of (seed, step), non-negative (torch seeds are unsigned). */
+    static long stepSeed(long seed, int step) {
+        long z = seed + 0x9E3779B97F4A7C15L * (step + 1L);
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return (z ^ (z >>> 31)) & Long.MAX_VALUE;
+    }
+
+    private StepResult step(int step, PurgeStep.Models m, DdimScheduler scheduler, Timesteps ts, Conditioning cond, Tensor uncond1,
+                            List<float[]> deltaT, List<List<String>> pairPrompts, long[] latentShape) {
+        int pairs = config.concepts().size();
+        int pair = step % pairs;
+        int visit = step / pairs;
+        int b = config.batch();
+        long seed = stepSeed(config.seed(), step);
+        SplittableRandom rnd = new SplittableRandom(seed ^ 0x5DEECE66DL);
+        Device device = config.device();
+        DType dtype = config.dtype();
+        ConceptPair concept = config.concepts().get(pair);
+        try (TensorScope scope = TensorScope.open()) {
+            List<String> ps = pairPrompts.get(pair);
+            Tensor[] rows = new Tensor[b];
+            for (int i = 0; i < b; i++) rows[i] = cond.get(ps.get((int) (((long) visit * b + i) % ps.size())));
+            Tensor context = b == 1 ? rows[0] : Tensor.cat(0, rows);
+            Tensor uncond = b == 1 ? uncond1 : Tensor.cat(0, Collections.nCopies(b, uncond1).toArray(Tensor[]::new));
+            Tensor noise = Tensor.randn(seed, DType.F32, Device.CPU, latentShape).to(device, dtype);
+            int n = config.ddimSteps();
+            int stop = config.mode() == PurgeConfig.Mode.CHAIN ? n - config.chainSteps()
+                    : config.minStopIndex() + rnd.nextInt(config.maxStopIndex() - config.minStopIndex() + 1);
+            Tensor xt = denoise(m.frozen(), scheduler, ts, noise, context, uncond, config.guidance(), stop);
+            int t = (int) ts.get(stop);
+            Tensor tt = ts.tensor(stop).to(device);
+            double a = scheduler.alphaProd(t);
+            double objective;
+            if (config.method() == PurgeConfig.Method.ESD) {
+                objective = esd(m, xt, tt, context, uncond);
+            } else if (config.mode() == PurgeConfig.Mode.CHAIN) {
+                Tensor x0Train = chain(m.trainable(), scheduler, ts, xt, context, uncond, stop, true);
+                Tensor x0Frozen = chain(m.frozen(), scheduler, ts, xt, context, uncond, stop, false);
+                objective = PurgeStep.fromX0(m, x0Train, x0Frozen, deltaT.get(pair), null).loss();
+            } else {
+                objective = PurgeStep.run(m, xt, tt, a, context, uncond, config.trainGuidance(), deltaT.get(pair), null).loss();
+            }
+            double preserve = 0;
+            if (preservePrompts != null) {
+                Tensor[] benign = new Tensor[b];
+                for (int i = 0; i < b; i++)
+                    benign[i] = cond.get(preservePrompts.get((int) (((long) step * b + i) % preservePrompts.size())).text());
+                preserve = preserve(m, xt, tt, b == 1 ? benign[0] : Tensor.cat(0, benign), config.preserveWeight());
+            }
+            return new StepResult(concept.toString(), t, objective, preserve, preservePrompts == null ? 0 : config.preserveWeight());
+        }
+    }
+
+    /** The frozen model's DDIM trajectory (no grad, guidance) from {@code noise} down to timesteps[stop]. */
+    private static Tensor denoise(UNet unet, DdimScheduler scheduler, Timesteps ts, Tensor noise, Tensor context, Tensor uncond,
+                                  double guidance, int stop) {
+        Tensor x = noise;
+        for (int i = 0; i < stop; i++) { // every tensor here belongs to the caller's (the step's) scope
+            Tensor eps = PurgeStep.predictEps(unet, x, ts.tensor(i).to(x.device()), context, uncond, guidance, false);
+            Tensor next = scheduler.step(eps, ts.get(i), x);
+            eps.close();
+            if (x != noise) x.close();
+            x = next;
+        }
+        return x;
+    }
+
+    /** The last DDIM steps from index {@code from}, returning the final step's x̂0 (with autograd when {@code grad}). */
+    private Tensor chain(UNet unet, DdimScheduler scheduler, Timesteps ts, Tensor x, Tensor context, Tensor uncond, int from, boolean grad) {
+        for (int i = from; i < ts.size(); i++) {
+            Tensor eps = PurgeStep.predictEps(unet, x, ts.tensor(i).to(x.device()), context, uncond, config.trainGuidance(), grad);
+            StepOutput so = scheduler.stepOutput(eps, ts.get(i), x);
+            if (i == ts.size() - 1) {
+                so.prevSample().close();
+                return so.predOriginalSample();
+            }
+            so.predOriginalSample().close();
+            x = so.prevSample();
+        }
+        throw new IllegalStateException("empty chain");
+    }
+
+    /** ESD: MSE(ε_θ(x_t, c), ε_θ0(x_t, "") − η(ε_θ0(x_t, c) − ε_θ0(x_t, ""))), backward into θ. */
+    private double esd(PurgeStep.Models m, Tensor xt, Tensor tt, Tensor context, Tensor uncond) {
+        try (TensorScope s = TensorScope.open()) {
+            long b = xt.shape()[0];
+            Tensor epsTrain = m.trainable().forward(xt, tt, context, true);
+            Tensor both = m.frozen().forward(Tensor.cat(0, xt, xt), tt, Tensor.cat(0, uncond, context), false);
+            Tensor e0 = both.narrow(0, 0, b);
+            Tensor ep = both.narrow(0, b, b);
+            double eta = config.esdEta();
+            Tensor target = Tensor.axpby(1 + eta, e0, -eta, ep);
+            return mseBackward(epsTrain, target, 1.0);
+        }
+    }
+
+    /** λ·MSE(ε_θ, ε_θ0) on benign conditioning; returns the unweighted MSE. */
+    private static double preserve(PurgeStep.Models m, Tensor xt, Tensor tt, Tensor benign, double weight) {
+        try (TensorScope s = TensorScope.open()) {
+            Tensor epsTrain = m.trainable().forward(xt, tt, benign, true);
+            Tensor epsFrozen = m.frozen().forward(xt, tt, benign, false);
+            return mseBackward(epsTrain, epsFrozen, weight);
+        }
+    }
+
+    /** MSE(pred, target) (in Java, double) and a backward from {@code pred} with weight·2(pred − target)/N. */
+    private static double mseBackward(Tensor pred, Tensor target, double weight) {
+        try (TensorScope s = TensorScope.open()) {
+            Tensor diff = Tensor.axpby(1, pred.detach(), -1, target);
+            float[] d = diff.to(Device.CPU, DType.F32).toFloatArray();
+            double sum = 0;
+            for (float v : d) sum += (double) v * v;
+            double mse = sum / d.length;
+            if (weight > 0) Autograd.backward(pred, diff.scale(2.0 * weight / d.length));
+            return mse;
+        }
+    }
+
+    // ---- set-up ------------------------------------------------------------------------------------------
+
+    private ClipModel loadClip(Device device, DType dtype) {
+        try {
+            return ClipModel.load(clipDir, device, dtype);
+        } catch (ClifException e) {
+            throw new ClifException("loss model " + clipDir + ": cannot load a CLIPModel with vision and text towers: " + e.getMessage(), e);
+        }
+    }
+
+    private double[][] imageStats() {
+        Path f = clipDir.resolve("preprocessor_config.json");
+        if (!Files.exists(f)) return new double[][] {ClipImageProcessor.OPENAI_MEAN, ClipImageProcessor.OPENAI_STD};
+        ClipImageProcessor p = ClipImageProcessor.read(f);
+        double[] mean = new double[3], std = new double[3];
+        for (int i = 0; i < 3; i++) {
+            mean[i] = p.mean()[i];
+            std[i] = p.std()[i];
+        }
+        return new double[][] {mean, std};
+    }
+
+    /** The loss CLIP's tokenizer: its tokenizer/ folder, or its own folder if it holds vocab.json, else the SD model's. */
+    private ClipTokenizer clipTokenizer(StableDiffusion sd) {
+        if (Files.isDirectory(clipDir.resolve("tokenizer"))) return ClipTokenizer.load(clipDir.resolve("tokenizer"));
+        if (Files.isRegularFile(clipDir.resolve(ClipTokenizer.VOCAB_FILE))) return ClipTokenizer.load(clipDir);
+        log.info("loss model {} has no tokenizer: using the Stable Diffusion model's ({})", clipDir, modelDir.resolve("tokenizer"));
+        return sd.tokenizer();
+    }
+
+    /** ΔT of a pair: template-averaged, normalised CLIP text features of target minus source, normalised. */
+    private float[] textDirection(ClipModel clip, ClipTokenizer tok, ConceptPair p, Device device) {
+        float[][] src = textFeatures(clip, tok, p.source(), device);
+        float[][] tgt = textFeatures(clip, tok, p.target(), device);
+        try {
+            return DirectionalClipLoss.textDirection(src, tgt);
+        } catch (IllegalArgumentException e) {
+            throw new ClifException("concept pair '" + p + "': " + e.getMessage(), e);
+        }
+    }
+
+    private float[][] textFeatures(ClipModel clip, ClipTokenizer tok, String concept, Device device) {
+        List<String> texts = new ArrayList<>();
+        for (String t : config.templates()) texts.add(t.replace("{}", concept));
+        long[][] ids = tok.encodeBatch(texts);
+        int len = ids[0].length;
+        long[] flat = new long[ids.length * len];
+        for (int i = 0; i < ids.length; i++) System.arraycopy(ids[i], 0, flat, i * len, len);
+        try (TensorScope s = TensorScope.open()) {
+            Tensor t = Tensor.of(flat, ids.length, len).to(device);
+            return PurgeStep.rows(clip.textFeatures(t, null, false));
+        }
+    }
+
+    /** SD conditioning per prompt, computed once and kept (bounded: the least recently used are dropped). */
+    private static final class Conditioning implements AutoCloseable {
+        private static final int LIMIT = 4096;
+        private final StableDiffusion sd;
+        private final Map<String, Tensor> cache = new LinkedHashMap<>(16, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, Tensor> e) {
+                if (size() > LIMIT && !e.getKey().isEmpty()) {
+                    e.getValue().close();
+                    return true;
+                }
+                return false;
+            }
+        };
+
+        Conditioning(StableDiffusion sd) {
+            this.sd = sd;
+        }
+
+        /** [1, 77, D], owned by the cache (which lives in the purge's scope). */
+        Tensor get(String prompt) {
+            Tensor t = cache.get(prompt);
+            if (t == null) {
+                t = sd.encodePrompts(List.of(prompt), 0).detachFromScope();
+                cache.put(prompt, t);
+            }
+            return t;
+        }
+
+        @Override
+        public void close() {
+            cache.values().forEach(Tensor::close);
+            cache.clear();
+        }
+    }
+
+    // ---- outputs -----------------------------------------------------------------------------------------
+
+    private PurgeResult writeOutputs(UNet trainable, List<String> names, String fingerprint, List<PurgeListener.StepEvent> history,
+                                     double wall, int resumedFrom) {
+        Path out = config.outputDir();
+        List<SafetensorsWriter.Entry> trained = new ArrayList<>();
+        Map<String, DType> baseTypes = new LinkedHashMap<>();
+        for (Path w : ModelFolder.weightFiles(modelDir.resolve("unet")))
+            try (SafetensorsFile f = SafetensorsFile.open(w)) {
+                for (String n : f.names()) baseTypes.put(n, f.info(n).dtype());
+            }
+        for (String n : names) {
+            try (Tensor p = trainable.parameter(n); Tensor cpu = p.to(Device.CPU, baseTypes.getOrDefault(n, DType.F32))) {
+                trained.add(SafetensorsWriter.Entry.of(n, cpu));
+            }
+        }
+        Path modelOut = out.resolve("model");
+        Path delta = out.resolve("delta.safetensors");
+        PurgedModel.writeDelta(delta, trained, fingerprint, config, config.steps(), version());
+        PurgedModel.write(modelDir, trained, modelOut);
+        Path report = out.resolve("purge-report.json");
+        writeReport(report, names, fingerprint, history, wall, resumedFrom);
+        Path curve = out.resolve("loss-curve.png");
+        List<Double> losses = history.stream().map(PurgeListener.StepEvent::loss).toList();
+        Png.write(LossCurve.render(losses, "clif purge: " + config.concepts() + ", " + config.method().name().toLowerCase() + ", lr "
+                + config.lr()), curve);
+        log.info("purged model in {}; delta {}; report {}", modelOut, delta, report);
+        return new PurgeResult(modelOut, delta, report, curve, List.copyOf(history), names, fingerprint, wall);
+    }
+
+    private void writeReport(Path file, List<String> names, String fingerprint, List<PurgeListener.StepEvent> history, double wall,
+                             int resumedFrom) {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("clif_version", version());
+        o.put("model", modelDir.toString());
+        o.put("loss_model", clipDir.toString());
+        o.put("base_unet_sha256", fingerprint);
+        o.set("config", config.toJson());
+        ArrayNode tn = o.putArray("trainable_parameters");
+        names.forEach(tn::add);
+        o.put("resumed_from_step", resumedFrom);
+        o.put("wall_seconds", wall);
+        double sum = 0;
+        long peak = 0;
+        for (PurgeListener.StepEvent e : history) {
+            sum += e.stepSeconds();
+            peak = Math.max(peak, e.peakDeviceMemory());
+        }
+        o.put("mean_step_seconds", history.isEmpty() ? 0 : sum / history.size());
+        o.put("peak_device_memory", peak);
+        o.put("peak_device_memory_note", config.device().isCuda() ? "bytes, CUDA caching allocator" : "0: not measured on the CPU");
+        o.set("steps", Checkpoint.historyJson(history));
+        Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
+        try {
+            JSON.writeValue(tmp.toFile(), o);
+            try {
+                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException e) {
+            throw new ClifException(file + ": cannot write the report: " + e.getMessage(), e);
+        }
+    }
+
+    static String version() {
+        String v = Purger.class.getPackage().getImplementationVersion();
+        return v == null ? "dev" : v;
+    }
+
+    private static String summarize(List<String> names) {
+        return names.size() <= 4 ? String.join(", ", names) : String.join(", ", names.subList(0, 3)) + ", … (" + names.size() + ")";
+    }
+}
