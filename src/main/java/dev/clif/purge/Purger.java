@@ -112,11 +112,6 @@ public final class Purger {
         Device device = config.device();
         DType dtype = config.dtype();
         Path out = config.outputDir();
-        try {
-            Files.createDirectories(out);
-        } catch (IOException e) {
-            throw new ClifException(out + ": cannot create the output folder: " + e.getMessage(), e);
-        }
         String fingerprint = PurgedModel.fingerprint(modelDir);
         try (TensorScope scope = TensorScope.open();
              StableDiffusion sd = StableDiffusion.load(modelDir, device, dtype);
@@ -125,6 +120,11 @@ public final class Purger {
             List<String> names = ParameterSelection.select(trainable.parameterNames(), config.params());
             for (String n : names) trainable.setRequiresGrad(n, true);
             if (config.gradientCheckpointing()) trainable.setGradientCheckpointing(true);
+            try {
+                Files.createDirectories(out);
+            } catch (IOException e) {
+                throw new ClifException(out + ": cannot create the output folder: " + e.getMessage(), e);
+            }
             long count = 0;
             for (String n : names) try (Tensor p = trainable.parameter(n)) {
                 count += p.numel();

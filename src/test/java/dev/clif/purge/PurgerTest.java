@@ -148,6 +148,23 @@ class PurgerTest {
         assertTrue(e.getMessage().contains("already exists"), e.getMessage());
     }
 
+    @Test
+    void chainModeEsdAndPreservationRun() throws IOException {
+        Path benign = tmp.resolve("benign.txt");
+        Files.writeString(benign, "a photo of a tree\na photo of a house\n");
+        PurgeResult chain = new Purger(tiny(tmp.resolve("chain")).steps(2).mode(PurgeConfig.Mode.CHAIN).chainSteps(2).trainGuidance(2)
+                .preserve(benign, 0.5).build(), SD, CLIP).run(null);
+        PurgeResult esd = new Purger(tiny(tmp.resolve("esd")).steps(2).method(PurgeConfig.Method.ESD).params("noxattn").build(), SD, CLIP)
+                .run(null);
+        for (PurgeResult r : List.of(chain, esd)) {
+            assertEquals(2, r.history().size());
+            for (PurgeListener.StepEvent e : r.history())
+                assertTrue(Double.isFinite(e.loss()) && e.gradNorm() > 0 && Double.isFinite(e.gradNorm()), e.toString());
+        }
+        assertTrue(chain.history().get(1).preserveLoss() > 0, "θ moved, so the preservation MSE is positive at step 2");
+        assertTrue(esd.trainableParameters().stream().noneMatch(n -> n.contains(".attn2.")));
+    }
+
     static List<String> tree(Path root) throws IOException {
         try (Stream<Path> s = Files.walk(root)) {
             return s.filter(Files::isRegularFile).map(p -> root.relativize(p).toString()).sorted().toList();

@@ -1,0 +1,114 @@
+package dev.clif.purge;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.clif.cli.Main;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import picocli.CommandLine;
+
+/** `clif purge` and `clif apply-delta`: a short happy path, and one line + exit 2 for each kind of bad input. */
+class PurgeCliTest {
+    record Run(int exit, String out, String err) {}
+
+    @TempDir
+    Path tmp;
+
+    @BeforeEach
+    void needGolden() {
+        Assumptions.assumeTrue(Files.isDirectory(PurgerTest.SD) && Files.isDirectory(PurgerTest.CLIP));
+    }
+
+    static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = Main.commandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int exit = cl.execute(args);
+        return new Run(exit, out.toString(), err.toString());
+    }
+
+    List<String> purge(String out, String... extra) {
+        List<String> a = new ArrayList<>(List.of("purge", "--model", PurgerTest.SD.toString(), "--clip", PurgerTest.CLIP.toString(),
+                "--out", tmp.resolve(out).toString(), "--ddim-steps", "2"));
+        a.addAll(List.of(extra));
+        if (!a.contains("--concept")) a.addAll(List.of("--concept", "red car=>blue car"));
+        return a;
+    }
+
+    static void assertOneLineExit2(Run r, String expected) {
+        assertEquals(2, r.exit(), r.err());
+        assertEquals(1, r.err().lines().count(), "one line: " + r.err());
+        assertTrue(r.err().startsWith("clif: ") && r.err().contains(expected), r.err());
+    }
+
+    @Test
+    void purgeThenApplyDelta() throws IOException {
+        Run r = run(purge("run", "--steps", "2", "--batch", "1", "--seed", "3").toArray(String[]::new));
+        assertEquals(0, r.exit(), r.err());
+        Path model = tmp.resolve("run/model");
+        assertTrue(Files.isRegularFile(model.resolve(PurgerTest.UNET_FILE)));
+        assertTrue(r.out().contains("delta: "), r.out());
+        Run a = run("apply-delta", "--model", PurgerTest.SD.toString(), "--delta", tmp.resolve("run/delta.safetensors").toString(),
+                "--out", tmp.resolve("rebuilt").toString());
+        assertEquals(0, a.exit(), a.err());
+        for (String f : PurgerTest.tree(model))
+            assertArrayEquals(Files.readAllBytes(model.resolve(f)), Files.readAllBytes(tmp.resolve("rebuilt").resolve(f)), f);
+        // a delta for another base: one line, exit 2
+        Run wrong = run("apply-delta", "--model", model.toString(), "--delta", tmp.resolve("run/delta.safetensors").toString(),
+                "--out", tmp.resolve("wrong").toString());
+        assertOneLineExit2(wrong, "another base model");
+        // an output folder that exists (and is not empty)
+        assertOneLineExit2(run(purge("run", "--steps", "1").toArray(String[]::new)), "already exists");
+    }
+
+    @Test
+    void malformedConcept() {
+        assertOneLineExit2(run(purge("x", "--concept", "nudity").toArray(String[]::new)), "malformed");
+        assertOneLineExit2(run(purge("x", "--concept", "nudity=>").toArray(String[]::new)), "target");
+        assertFalse(Files.exists(tmp.resolve("x")));
+    }
+
+    @Test
+    void unknownPresetAndEmptyGlob() {
+        assertOneLineExit2(run(purge("x", "--params", "attention").toArray(String[]::new)), "unknown parameter preset");
+        assertOneLineExit2(run(purge("y", "--params", "*.attn9.*").toArray(String[]::new)), "matches no UNet parameter");
+        assertFalse(Files.exists(tmp.resolve("x")), "nothing written for a refused purge");
+    }
+
+    @Test
+    void lossModelWithoutVisionTower() throws IOException {
+        Path textOnly = Files.createDirectories(tmp.resolve("text-only-clip"));
+        Files.writeString(textOnly.resolve("config.json"), "{\"architectures\": [\"CLIPTextModel\"], \"text_config\": {}}");
+        List<String> a = purge("x");
+        a.set(a.indexOf("--clip") + 1, textOnly.toString());
+        assertOneLineExit2(run(a.toArray(String[]::new)), "no vision tower");
+    }
+
+    @Test
+    void otherBadInputs() throws IOException {
+        assertOneLineExit2(run(purge("x", "--dtype", "fp16", "--device", "cpu").toArray(String[]::new)), "needs a CUDA device");
+        assertOneLineExit2(run(purge("x", "--mode", "sideways").toArray(String[]::new)), "unknown mode");
+        assertOneLineExit2(run(purge("x", "--resume").toArray(String[]::new)), "no checkpoint");
+        assertOneLineExit2(run(purge("x", "--prompts", tmp.resolve("none.txt").toString()).toArray(String[]::new)), "none.txt");
+        assertOneLineExit2(run(purge("x", "--preserve-weight", "0.5").toArray(String[]::new)), "--preserve");
+        Path out = Files.createDirectories(tmp.resolve("full"));
+        Files.writeString(out.resolve("something"), "x");
+        assertOneLineExit2(run(purge("full").toArray(String[]::new)), "already exists");
+        assertOneLineExit2(run("apply-delta", "--model", PurgerTest.SD.toString(), "--delta", tmp.resolve("nope.safetensors").toString(),
+                "--out", tmp.resolve("o").toString()), "no such delta");
+    }
+}
