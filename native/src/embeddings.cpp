@@ -27,6 +27,31 @@ at::Tensor activate(Activation act, const at::Tensor &x) {
     return x;
 }
 
+namespace {
+bool use_onednn(const at::Tensor &x, const at::Tensor &w) {
+    static const bool available = at::hasMKLDNN();
+    return available && x.is_cpu() && x.scalar_type() == at::kFloat && w.scalar_type() == at::kFloat;
+}
+}  // namespace
+
+at::Tensor dense(const Linear &l, const at::Tensor &x) {
+    if (!use_onednn(x, l.weight) || x.dim() < 1) return at::linear(x, l.weight, l.bias);
+    const int64_t in = l.weight.size(1), out = l.weight.size(0);
+    const int64_t rows = in == 0 ? 0 : x.numel() / in;
+    at::Tensor x4 = x.reshape({rows, in, 1, 1});
+    at::Tensor w4 = l.weight.view({out, in, 1, 1});
+    at::Tensor y = at::mkldnn_convolution(x4, w4, l.bias, {0, 0}, {1, 1}, {1, 1}, 1);
+    std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
+    shape.back() = out;
+    return y.view(shape);
+}
+
+at::Tensor conv(const Conv2d &c, const at::Tensor &x) {
+    if (!use_onednn(x, c.weight)) return c(x);
+    return at::mkldnn_convolution(x.contiguous(), c.weight, c.bias, {c.padding, c.padding}, {c.stride, c.stride},
+                                  {1, 1}, 1);
+}
+
 at::Tensor activate_(Activation act, at::Tensor x) {
     if (at::GradMode::is_enabled() && x.requires_grad()) return activate(act, x);
     switch (act) {
@@ -60,8 +85,8 @@ TimestepEmbedding::TimestepEmbedding(Module &m, const std::string &prefix, int64
       act(act_), post_act(post_act_) {}
 
 at::Tensor TimestepEmbedding::operator()(const at::Tensor &x) const {
-    at::Tensor h = activate_(act, linear_1(x));
-    h = linear_2(h);
+    at::Tensor h = activate_(act, dense(linear_1, x));
+    h = dense(linear_2, h);
     return activate_(post_act, h);
 }
 

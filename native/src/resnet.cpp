@@ -21,17 +21,17 @@ ResnetBlock2D::ResnetBlock2D(Module &m, const std::string &prefix, int64_t in, i
 
 at::Tensor ResnetBlock2D::operator()(const at::Tensor &x, const at::Tensor &temb_act) const {
     at::Tensor h = activate_(act, norm1(x));
-    h = conv1(h);
+    h = conv(conv1, h);
     // temb: [B, C] -> [B, C, 1, 1], added (broadcast) to the conv output.
-    at::Tensor t = time_emb_proj(temb_act);
+    at::Tensor t = dense(time_emb_proj, temb_act);
     if (inplace_ok(h) && inplace_ok(t))
         h.add_(t.unsqueeze(-1).unsqueeze(-1));
     else
         h = h.add(t.unsqueeze(-1).unsqueeze(-1));
     h = activate_(act, norm2(h));
     // dropout: inference / p = 0 in every SD UNet, nothing to do.
-    h = conv2(h);
-    at::Tensor skip = conv_shortcut.weight.defined() ? conv_shortcut(x) : x;
+    h = conv(conv2, h);
+    at::Tensor skip = conv_shortcut.weight.defined() ? conv(conv_shortcut, x) : x;
     if (inplace_ok(h) && inplace_ok(skip)) {
         // (skip + h) / s, computed as diffusers does (the addition order does not change the float sum).
         h.add_(skip);
@@ -46,8 +46,8 @@ Downsample2D::Downsample2D(Module &m, const std::string &prefix, int64_t channel
     : conv(m, join(prefix, "conv"), channels, channels, 3, 2, padding_), padding(padding_) {}
 
 at::Tensor Downsample2D::operator()(const at::Tensor &x) const {
-    if (padding == 0) return conv(at::constant_pad_nd(x, {0, 1, 0, 1}, 0));
-    return conv(x);
+    if (padding == 0) return clif::conv(conv, at::constant_pad_nd(x, {0, 1, 0, 1}, 0));
+    return clif::conv(conv, x);
 }
 
 Upsample2D::Upsample2D(Module &m, const std::string &prefix, int64_t channels)
@@ -59,7 +59,7 @@ at::Tensor Upsample2D::operator()(const at::Tensor &x, at::IntArrayRef size) con
         h = at::upsample_nearest2d(x.to(at::kFloat), size).to(at::kBFloat16);
     else
         h = at::upsample_nearest2d(x, size);
-    return conv(h);
+    return clif::conv(conv, h);
 }
 
 }  // namespace clif

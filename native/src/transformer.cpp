@@ -1,6 +1,8 @@
 // The spatial transformer of the UNet's cross-attention blocks.
 #include "transformer.h"
 
+#include "embeddings.h"
+
 namespace clif {
 
 namespace {
@@ -58,18 +60,18 @@ at::Tensor Transformer2DModel::operator()(const at::Tensor &x, const at::Tensor 
     at::Tensor h = norm(x);
     // [B, C, H, W] -> [B, H*W, C]
     if (linear) {
-        h = proj_in_linear(h.permute({0, 2, 3, 1}).reshape({B, H * W, h.size(1)}));
+        h = dense(proj_in_linear, h.permute({0, 2, 3, 1}).reshape({B, H * W, h.size(1)}));
     } else {
-        h = proj_in_conv(h);
+        h = conv(proj_in_conv, h);
         h = h.permute({0, 2, 3, 1}).reshape({B, H * W, inner});
     }
     for (const auto &block : blocks) h = block(h, context);
     if (linear) {
-        h = proj_out_linear(h);
+        h = dense(proj_out_linear, h);
         h = h.reshape({B, H, W, h.size(2)}).permute({0, 3, 1, 2}).contiguous();
     } else {
         h = h.reshape({B, H, W, inner}).permute({0, 3, 1, 2}).contiguous();
-        h = proj_out_conv(h);
+        h = conv(proj_out_conv, h);
     }
     return add_into(h, x);
 }

@@ -198,7 +198,7 @@ at::Tensor UNet::forward(const at::Tensor &sample_in, const at::Tensor &timestep
     const bool forward_upsample_size = sample.size(2) % factor != 0 || sample.size(3) % factor != 0;
 
     if (center_input_sample_) sample = sample.mul(2.0).sub(1.0);
-    at::Tensor h = conv_in_(sample);
+    at::Tensor h = conv(conv_in_, sample);
     std::vector<at::Tensor> skips;
     skips.reserve(32);
     skips.push_back(h);
@@ -215,7 +215,7 @@ at::Tensor UNet::forward(const at::Tensor &sample_in, const at::Tensor &timestep
         h = up_[i](h, ctx, skips, size);
     }
     if (has_norm_out_) h = activate_(act_, conv_norm_out_(h));
-    return conv_out_(h);
+    return conv(conv_out_, h);
 }
 
 }  // namespace clif

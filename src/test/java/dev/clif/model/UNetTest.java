@@ -199,6 +199,26 @@ class UNetTest {
         }
     }
 
+    /** The fused float32 inference attention equals the autograd (ATen) path it stands in for. */
+    @Test
+    void inferenceKernelMatchesTheAutogradPath() {
+        UNetConfig config = UNetConfig.parse("""
+                {"attention_head_dim": [2, 4, 4], "block_out_channels": [32, 64, 64], "cross_attention_dim": 24,
+                 "down_block_types": ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
+                 "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"],
+                 "layers_per_block": 1, "use_linear_projection": true, "only_cross_attention": [true, false, false]}
+                """, "test");
+        try (TensorScope scope = TensorScope.open(); UNet unet = UNet.random(config, 3, Device.CPU, DType.F32)) {
+            Tensor x = Tensor.randn(1, DType.F32, Device.CPU, 2, 4, 12, 12);
+            Tensor ehs = Tensor.randn(2, DType.F32, Device.CPU, 2, 13, 24);
+            Tensor t = Tensor.of(new float[] {0.5f, 900.25f}, 2);
+            Tensor fast = unet.forward(x, t, ehs, false);
+            Autograd.setRequiresGrad(ehs, true);
+            Tensor reference = unet.forward(x, t, ehs, true);
+            assertTrue(fast.maxAbsDiff(reference) < 1e-5, "max diff " + fast.maxAbsDiff(reference));
+        }
+    }
+
     @Test
     void wrongInputsFailClearly() {
         assumeGolden();
