@@ -38,9 +38,14 @@ class PurgerTest {
     static Path tmp;
     static PurgeResult result;
 
-    /** The purge the tests share: the default objective and parameters, short DDIM trajectories to stay fast. */
+    /**
+     * The purge the tests share: the default objective and parameters, short DDIM trajectories to stay fast, and
+     * lr 1e-3: the tiny random models' image embeddings barely move at the real-model default 1e-5 within 40
+     * steps (they stay within the loss's tie-break band, see PurgeConfig.DEFAULT_LR).
+     */
     static PurgeConfig.Builder tiny(Path out) {
-        return PurgeConfig.builder().concept("red car=>blue car").ddimSteps(4).batch(1).seed(7).checkpointEvery(50).outputDir(out);
+        return PurgeConfig.builder().concept("red car=>blue car").ddimSteps(4).batch(1).seed(7).lr(1e-3).checkpointEvery(50)
+                .outputDir(out);
     }
 
     @BeforeAll

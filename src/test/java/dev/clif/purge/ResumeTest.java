@@ -45,7 +45,7 @@ class ResumeTest {
         assertArrayEquals(Files.readAllBytes(straight.delta()), Files.readAllBytes(second.delta()), "delta bytes");
 
         // resuming with another configuration is refused
-        ClifException e = assertThrows(ClifException.class, () -> new Purger(base.outputDir(resumed).steps(8).lr(1e-3).resume(true).build(),
+        ClifException e = assertThrows(ClifException.class, () -> new Purger(base.outputDir(resumed).steps(8).lr(2e-3).resume(true).build(),
                 PurgerTest.SD, PurgerTest.CLIP).run(null));
         assertTrue(e.getMessage().contains("lr"), e.getMessage());
     }
