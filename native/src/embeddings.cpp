@@ -66,7 +66,7 @@ at::Tensor activate_(Activation act, at::Tensor x) {
 
 at::Tensor timestep_embedding(const at::Tensor &timesteps, int64_t dim, bool flip_sin_to_cos, double shift,
                               double max_period) {
-    check_arg(timesteps.dim() == 1, "timesteps must be 1-D here");
+    if (timesteps.dim() != 1) throw std::invalid_argument("timesteps must be 1-D here");
     const int64_t half = dim / 2;
     auto f32 = at::TensorOptions().dtype(at::kFloat).device(timesteps.device());
     // Same op sequence (and so the same float32 rounding) as diffusers.

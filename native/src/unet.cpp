@@ -165,20 +165,25 @@ UNet::UNet(const std::string &config_json) {
 }
 
 at::Tensor UNet::forward(const at::Tensor &sample_in, const at::Tensor &timesteps_in, const at::Tensor &context_in) const {
-    check_arg(sample_in.dim() == 4, "sample must be [batch, channels, height, width], got " + c10::str(sample_in.sizes()));
-    check_arg(sample_in.size(1) == in_channels_, "sample has " + std::to_string(sample_in.size(1)) +
-                                                     " channels but the UNet takes " + std::to_string(in_channels_));
-    check_arg(at::isFloatingType(sample_in.scalar_type()), "sample must be a floating-point tensor");
+    // Messages are built only on failure (no string work on the hot path).
+    if (sample_in.dim() != 4)
+        throw std::invalid_argument("sample must be [batch, channels, height, width], got " + c10::str(sample_in.sizes()));
+    if (sample_in.size(1) != in_channels_)
+        throw std::invalid_argument("sample has " + std::to_string(sample_in.size(1)) + " channels but the UNet takes " +
+                                    std::to_string(in_channels_));
+    if (!at::isFloatingType(sample_in.scalar_type())) throw std::invalid_argument("sample must be a floating-point tensor");
     const int64_t B = sample_in.size(0);
-    check_arg(context_in.dim() == 3 && context_in.size(0) == B,
-              "encoder_hidden_states must be [batch=" + std::to_string(B) + ", tokens, dim], got " +
-                  c10::str(context_in.sizes()));
-    check_arg(cross_dim_ < 0 || context_in.size(2) == cross_dim_,
-              "encoder_hidden_states has width " + std::to_string(context_in.size(2)) +
-                  " but the UNet's cross_attention_dim is " + std::to_string(cross_dim_));
-    check_arg(timesteps_in.dim() == 0 || (timesteps_in.dim() == 1 && (timesteps_in.size(0) == B || timesteps_in.size(0) == 1)),
-              "timesteps must be 0-dim, [1] or [batch=" + std::to_string(B) + "], got " + c10::str(timesteps_in.sizes()));
-    check_arg(timesteps_in.scalar_type() != at::kBool, "timesteps must be integer or floating point");
+    if (context_in.dim() != 3 || context_in.size(0) != B)
+        throw std::invalid_argument("encoder_hidden_states must be [batch=" + std::to_string(B) + ", tokens, dim], got " +
+                                    c10::str(context_in.sizes()));
+    if (cross_dim_ >= 0 && context_in.size(2) != cross_dim_)
+        throw std::invalid_argument("encoder_hidden_states has width " + std::to_string(context_in.size(2)) +
+                                    " but the UNet's cross_attention_dim is " + std::to_string(cross_dim_));
+    if (!(timesteps_in.dim() == 0 ||
+          (timesteps_in.dim() == 1 && (timesteps_in.size(0) == B || timesteps_in.size(0) == 1))))
+        throw std::invalid_argument("timesteps must be 0-dim, [1] or [batch=" + std::to_string(B) + "], got " +
+                                    c10::str(timesteps_in.sizes()));
+    if (timesteps_in.scalar_type() == at::kBool) throw std::invalid_argument("timesteps must be integer or floating point");
 
     const at::Device dev = device();
     const at::ScalarType dt = dtype();

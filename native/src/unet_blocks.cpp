@@ -106,7 +106,7 @@ UpBlock::UpBlock(Module &m, const std::string &prefix, int64_t in, int64_t prev_
 at::Tensor UpBlock::operator()(at::Tensor h, const BlockContext &c, std::vector<at::Tensor> &skips,
                                at::IntArrayRef upsample_size) const {
     for (size_t i = 0; i < resnets.size(); i++) {
-        check_arg(!skips.empty(), "UNet: ran out of skip connections (inconsistent block configuration)");
+        if (skips.empty()) throw std::logic_error("UNet: ran out of skip connections (inconsistent block configuration)");
         at::Tensor skip = std::move(skips.back());
         skips.pop_back();
         h = at::cat({h, skip}, 1);
