@@ -27,10 +27,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -473,17 +471,7 @@ public final class Purger {
         o.put("peak_device_memory", peak);
         o.put("peak_device_memory_note", config.device().isCuda() ? "bytes, CUDA caching allocator" : "0: not measured on the CPU");
         o.set("steps", Checkpoint.historyJson(history));
-        Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
-        try {
-            JSON.writeValue(tmp.toFile(), o);
-            try {
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } catch (IOException e) {
-            throw new ClifException(file + ": cannot write the report: " + e.getMessage(), e);
-        }
+        dev.clif.io.AtomicFile.write(file, tmp -> JSON.writeValue(tmp.toFile(), o));
     }
 
     static String version() {

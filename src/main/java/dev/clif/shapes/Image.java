@@ -3,10 +3,7 @@ package dev.clif.shapes;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
@@ -116,29 +113,7 @@ public record Image(int width, int height, byte[] rgb) {
      * where the file system allows), so a reader never sees half a file. Creates missing parent folders.
      */
     public void writePng(Path file) {
-        Path abs = file.toAbsolutePath();
-        Path dir = abs.getParent();
-        Path tmp = null;
-        try {
-            Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, "." + abs.getFileName(), ".tmp");
-            if (!ImageIO.write(toBufferedImage(), "png", tmp.toFile()))
-                throw new IOException("no PNG writer in ImageIO");
-            try {
-                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
-            }
-            tmp = null;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + file, e);
-        } finally {
-            if (tmp != null) try {
-                Files.deleteIfExists(tmp);
-            } catch (IOException ignored) {
-                // best effort
-            }
-        }
+        dev.clif.io.Png.write(toBufferedImage(), file);
     }
 
     /** Reads a PNG (or any format ImageIO reads) as RGB. */

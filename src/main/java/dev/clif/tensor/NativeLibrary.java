@@ -8,7 +8,6 @@ import java.io.InputStream;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -124,15 +123,8 @@ public final class NativeLibrary {
         Path dir = cacheDir().resolve(digest);
         Path target = dir.resolve(LIB_NAME);
         if (Files.isRegularFile(target) && Files.size(target) == bytes.length) return target;
-        Files.createDirectories(dir);
-        // Write beside the target and rename, so a concurrent JVM never loads a half-written file.
-        Path tmp = Files.createTempFile(dir, LIB_NAME, ".tmp");
-        try {
-            Files.write(tmp, bytes);
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        // Written beside the target and renamed, so a concurrent JVM never loads a half-written file.
+        dev.clif.io.AtomicFile.writeBytes(target, bytes);
         return target;
     }
 
