@@ -2,6 +2,8 @@
 #include "common.h"
 
 #include <ATen/Parallel.h>
+
+#include <dlfcn.h>
 #include <ATen/Context.h>
 
 #ifdef CLIF_WITH_CUDA
@@ -28,6 +30,14 @@ void require_device(int32_t device) {
                                     "; use -1 for the CPU)");
 }
 
+// Debian's libtorch multiplies matrices through the system BLAS. When that is OpenBLAS it runs its own
+// thread pool, and two pools each using every core on a small machine slow everything down: keep the BLAS
+// pool at the size asked for libtorch's.
+void set_blas_threads(int32_t threads) {
+    using setter = void (*)(int);
+    if (auto f = reinterpret_cast<setter>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) f(threads);
+}
+
 }  // namespace
 
 extern "C" {
@@ -44,6 +54,7 @@ int32_t clif_device_set_num_threads(int32_t threads) {
     return clif::guard(__func__, [&] {
         clif::check_arg(threads > 0, "threads must be positive, got " + std::to_string(threads));
         at::set_num_threads(threads);
+        set_blas_threads(threads);
     });
 }
 
