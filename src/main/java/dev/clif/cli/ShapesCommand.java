@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
  * the shapes world inside Clif (see {@link ShapesTraining}) and writes diffusers / transformers folders.
  */
 @Command(name = "shapes", description = "The shapes world: train its tiny models.",
-        subcommands = {ShapesCommand.Train.class})
+        subcommands = {ShapesCommand.Train.class, ShapesBenchCommand.class})
 public final class ShapesCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;

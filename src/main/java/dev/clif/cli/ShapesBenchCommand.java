@@ -1,0 +1,84 @@
+package dev.clif.cli;
+
+import dev.clif.ClifException;
+import dev.clif.purge.PurgeConfig;
+import dev.clif.shapes.Colour;
+import dev.clif.shapes.ShapesBench;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** `clif shapes bench`: purge a colour in the shapes world and count, with the judge, what changed. */
+@Command(name = "bench", description = "Purge a colour from the shapes-world model with CLIF (and ESD) and judge images before and after.")
+public final class ShapesBenchCommand implements Callable<Integer> {
+    @Option(names = "--models", description = "folder with sd/ and clip/ (default: the models shipped with Clif)")
+    Path models;
+
+    @Option(names = "--concept", defaultValue = "red=>blue", description = "SOURCE=>TARGET colours (default: ${DEFAULT-VALUE})")
+    String concept;
+
+    @Option(names = "--method", defaultValue = "both", description = "clif, esd or both")
+    String method;
+
+    @Option(names = "--images", defaultValue = "8", description = "images per prompt (default: ${DEFAULT-VALUE})")
+    int images;
+
+    @Option(names = "--sample-steps", defaultValue = "20", description = "DDIM steps per image")
+    int sampleSteps;
+
+    @Option(names = "--guidance", defaultValue = "5")
+    double guidance;
+
+    @Option(names = "--purge-steps", defaultValue = "100")
+    int purgeSteps;
+
+    @Option(names = "--lr", defaultValue = "1e-3", description = "purge learning rate (tiny models move slowly at SD's 1e-5)")
+    double lr;
+
+    @Option(names = "--seed", defaultValue = "0")
+    long seed;
+
+    @Option(names = "--out", defaultValue = "shapes-bench", description = "where bench.json, grid.png and the purged models go")
+    Path out;
+
+    @Override
+    public Integer call() {
+        String[] parts = concept.split("=>", -1);
+        if (parts.length != 2) throw new ClifException("--concept must look like red=>blue, got '" + concept + "'");
+        Colour source = colour(parts[0]);
+        Colour target = colour(parts[1]);
+        List<PurgeConfig.Method> methods = new ArrayList<>();
+        switch (method.toLowerCase(Locale.ROOT)) {
+            case "clif" -> methods.add(PurgeConfig.Method.CLIF);
+            case "esd" -> methods.add(PurgeConfig.Method.ESD);
+            case "both" -> methods.addAll(List.of(PurgeConfig.Method.CLIF, PurgeConfig.Method.ESD));
+            default -> throw new ClifException("--method must be clif, esd or both, got '" + method + "'");
+        }
+        Path root = models != null ? models : ShippedShapesModels.folder();
+        Path sd = root.resolve("sd");
+        Path clip = root.resolve("clip");
+        if (!Files.isDirectory(sd) || !Files.isDirectory(clip))
+            throw new ClifException(root + " has no sd/ and clip/ model folders (train them with `clif shapes train`)");
+        ShapesBench.Config cfg = new ShapesBench.Config(sd, clip, source, target, methods, images, sampleSteps, guidance,
+                purgeSteps, lr, seed, out);
+        ShapesBench.Report r = new ShapesBench(cfg).run(msg -> System.err.println("shapes bench: " + msg));
+        System.out.print(ShapesBench.table(r));
+        System.out.println("results: " + r.json().toAbsolutePath());
+        System.out.println("grid (rows: prompts; columns: " + String.join(", ", r.scores().keySet()) + "): " + r.grid().toAbsolutePath());
+        return 0;
+    }
+
+    private static Colour colour(String word) {
+        for (Colour c : Colour.values()) if (c.word().equals(word.trim().toLowerCase(Locale.ROOT))) return c;
+        StringBuilder known = new StringBuilder();
+        for (Colour c : Colour.values()) known.append(known.isEmpty() ? "" : ", ").append(c.word());
+        throw new ClifException("unknown colour '" + word.trim() + "' (the shapes world has " + known + ")");
+    }
+}

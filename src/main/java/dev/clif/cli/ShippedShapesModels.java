@@ -1,0 +1,58 @@
+package dev.clif.cli;
+
+import dev.clif.ClifException;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The shapes-world models shipped inside Clif's jar (resources under dev/clif/shapes/models/, listed in its
+ * FILES index: `sha256sum` lines, "HASH  PATH"), copied once to a cache folder keyed by that index, so the
+ * folder-based loaders can read them and a retrained model never meets a stale copy.
+ */
+final class ShippedShapesModels {
+    private static final String ROOT = "/dev/clif/shapes/models/";
+
+    private ShippedShapesModels() {}
+
+    private static String sha256(String s) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static Path folder() {
+        List<String> files;
+        String indexText;
+        try (InputStream index = ShippedShapesModels.class.getResourceAsStream(ROOT + "FILES")) {
+            if (index == null)
+                throw new ClifException("this Clif build ships no shapes-world models: train them with `clif shapes train --out DIR` "
+                        + "and pass --models DIR");
+            String text = new String(index.readAllBytes(), StandardCharsets.UTF_8);
+            files = text.lines().filter(l -> !l.isBlank()).map(l -> l.substring(l.indexOf("  ") + 2)).toList();
+            indexText = text;
+        } catch (IOException e) {
+            throw new ClifException("cannot read the shipped shapes models: " + e.getMessage(), e);
+        }
+        String key = sha256(indexText).substring(0, 16);
+        Path dir = Path.of(System.getProperty("user.home"), ".cache", "clif", "shapes-models", key);
+        for (String f : files) {
+            Path target = dir.resolve(f);
+            if (Files.exists(target)) continue;
+            try (InputStream in = ShippedShapesModels.class.getResourceAsStream(ROOT + f)) {
+                if (in == null) throw new ClifException("the shipped shapes models lack " + f);
+                byte[] bytes = in.readAllBytes();
+                dev.clif.io.AtomicFile.writeBytes(target, bytes);
+            } catch (IOException e) {
+                throw new ClifException("cannot extract the shipped shapes model file " + f + ": " + e.getMessage(), e);
+            }
+        }
+        return dir;
+    }
+}
