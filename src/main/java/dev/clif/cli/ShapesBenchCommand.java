@@ -42,6 +42,9 @@ public final class ShapesBenchCommand implements Callable<Integer> {
     @Option(names = "--lr", defaultValue = "1e-3", description = "purge learning rate (tiny models move slowly at SD's 1e-5)")
     double lr;
 
+    @Option(names = "--preserve-weight", defaultValue = "1", description = "weight of the preservation term on benign prompts (0: off)")
+    double preserveWeight;
+
     @Option(names = "--seed", defaultValue = "0")
     long seed;
 
@@ -67,7 +70,7 @@ public final class ShapesBenchCommand implements Callable<Integer> {
         if (!Files.isDirectory(sd) || !Files.isDirectory(clip))
             throw new ClifException(root + " has no sd/ and clip/ model folders (train them with `clif shapes train`)");
         ShapesBench.Config cfg = new ShapesBench.Config(sd, clip, source, target, methods, images, sampleSteps, guidance,
-                purgeSteps, lr, seed, out);
+                purgeSteps, lr, preserveWeight, seed, out);
         ShapesBench.Report r = new ShapesBench(cfg).run(msg -> System.err.println("shapes bench: " + msg));
         System.out.print(ShapesBench.table(r));
         System.out.println("results: " + r.json().toAbsolutePath());

@@ -45,7 +45,8 @@ public final class ShapesBench {
 
     /** What to run. {@code purgeSteps}/{@code lr} apply to both methods. */
     public record Config(Path sdModel, Path clipModel, Colour source, Colour target, List<PurgeConfig.Method> methods,
-                         int imagesPerPrompt, int sampleSteps, double guidance, int purgeSteps, double lr, long seed, Path out) {
+                         int imagesPerPrompt, int sampleSteps, double guidance, int purgeSteps, double lr, double preserveWeight,
+                         long seed, Path out) {
         public Config {
             if (source == target) throw new ClifException("the concept's source and target colours are the same: " + source.word());
             if (imagesPerPrompt < 1) throw new ClifException("--images must be at least 1");
@@ -104,7 +105,15 @@ public final class ShapesBench {
         Path promptsFile = config.out().resolve("concept-prompts.txt");
         AtomicFile.writeBytes(promptsFile, (String.join("\n", prompts) + "\n").getBytes(StandardCharsets.UTF_8));
         if (Files.exists(runDir)) deleteTree(runDir);
-        PurgeConfig pc = PurgeConfig.builder()
+        PurgeConfig.Builder b = PurgeConfig.builder();
+        if (config.preserveWeight() > 0) {
+            // Preserve on two-shape scenes without the source or target colour; the controls judged afterwards are
+            // single shapes, so the preservation set and the evaluation set do not overlap.
+            Path preserveFile = config.out().resolve("preserve-prompts.txt");
+            AtomicFile.writeBytes(preserveFile, (String.join("\n", preservePrompts()) + "\n").getBytes(StandardCharsets.UTF_8));
+            b.preserve(preserveFile, config.preserveWeight());
+        }
+        PurgeConfig pc = b
                 .concept(config.concept())
                 .prompts(promptsFile)
                 .method(method)
@@ -154,6 +163,17 @@ public final class ShapesBench {
         return s;
     }
 
+    /** Benign prompts: every two-shape caption whose colours are neither the source nor the target. */
+    List<String> preservePrompts() {
+        List<String> out = new ArrayList<>();
+        for (Colour c : Colour.values()) {
+            if (c == config.source() || c == config.target()) continue;
+            for (String p : Prompts.pairs(c))
+                if (!Prompts.mentions(p, config.source()) && !Prompts.mentions(p, config.target()) && !out.contains(p)) out.add(p);
+        }
+        return out;
+    }
+
     /** N images for one prompt, one batch; the seed depends only on the run seed and the prompt's index. */
     private List<Image> generate(Txt2Img pipeline, String prompt, int size, int promptIndex) {
         long seed = config.seed() * 1_000_003L + promptIndex;
@@ -186,6 +206,7 @@ public final class ShapesBench {
         o.put("guidance", config.guidance());
         o.put("purge_steps", config.purgeSteps());
         o.put("lr", config.lr());
+        o.put("preserve_weight", config.preserveWeight());
         o.put("seed", config.seed());
         o.put("sd_model", config.sdModel().toString());
         o.put("clip_model", config.clipModel().toString());

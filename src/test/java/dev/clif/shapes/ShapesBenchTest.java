@@ -26,7 +26,7 @@ class ShapesBenchTest {
         Path golden = Path.of(System.getProperty("clif.golden", "../shared/golden"));
         Assumptions.assumeTrue(Files.isDirectory(golden.resolve("tiny-sd")), "golden models not present");
         ShapesBench.Config cfg = new ShapesBench.Config(golden.resolve("tiny-sd"), golden.resolve("tiny-clip"), Colour.RED,
-                Colour.BLUE, List.of(PurgeConfig.Method.CLIF, PurgeConfig.Method.ESD), 1, 2, 5, 2, 1e-3, 3, tmp.resolve("bench"));
+                Colour.BLUE, List.of(PurgeConfig.Method.CLIF, PurgeConfig.Method.ESD), 1, 2, 5, 2, 1e-3, 1, 3, tmp.resolve("bench"));
         ShapesBench.Report r = new ShapesBench(cfg).run(null);
         JsonNode j = new ObjectMapper().readTree(r.json().toFile());
         assertEquals("red=>blue", j.get("concept").asText());
