@@ -30,13 +30,16 @@ void require_device(int32_t device) {
                                     "; use -1 for the CPU)");
 }
 
-// Debian's libtorch multiplies matrices through the system BLAS. When that is OpenBLAS it runs its own
-// thread pool, and two pools each using every core on a small machine slow everything down: keep the BLAS
-// pool at the size asked for libtorch's.
-void set_blas_threads(int32_t threads) {
+// Debian's libtorch multiplies matrices through the system BLAS. When that is OpenBLAS it runs a thread pool
+// of its own beside libtorch's, and two pools each using every core slow everything down (measured on 2
+// cores: every workload was fastest with libtorch's pool at 2 threads and OpenBLAS's at 1). So Clif keeps
+// OpenBLAS single-threaded from the moment it is loaded; libtorch's pool does the parallel work.
+void single_threaded_blas() {
     using setter = void (*)(int);
-    if (auto f = reinterpret_cast<setter>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) f(threads);
+    if (auto f = reinterpret_cast<setter>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) f(1);
 }
+
+const bool blas_configured = (single_threaded_blas(), true);
 
 }  // namespace
 
@@ -54,7 +57,6 @@ int32_t clif_device_set_num_threads(int32_t threads) {
     return clif::guard(__func__, [&] {
         clif::check_arg(threads > 0, "threads must be positive, got " + std::to_string(threads));
         at::set_num_threads(threads);
-        set_blas_threads(threads);
     });
 }
 
