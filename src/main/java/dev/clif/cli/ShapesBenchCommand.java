@@ -36,13 +36,13 @@ public final class ShapesBenchCommand implements Callable<Integer> {
     @Option(names = "--guidance", defaultValue = "5")
     double guidance;
 
-    @Option(names = "--purge-steps", defaultValue = "100")
+    @Option(names = "--purge-steps", defaultValue = "200")
     int purgeSteps;
 
-    @Option(names = "--lr", defaultValue = "1e-3", description = "purge learning rate (tiny models move slowly at SD's 1e-5)")
+    @Option(names = "--lr", defaultValue = "3e-3", description = "purge learning rate (the tiny models barely move at SD's 1e-5)")
     double lr;
 
-    @Option(names = "--preserve-weight", defaultValue = "1", description = "weight of the preservation term on benign prompts (0: off)")
+    @Option(names = "--preserve-weight", defaultValue = "0", description = "weight of the preservation term on benign prompts (0: off)")
     double preserveWeight;
 
     @Option(names = "--seed", defaultValue = "0")
@@ -64,7 +64,7 @@ public final class ShapesBenchCommand implements Callable<Integer> {
             case "both" -> methods.addAll(List.of(PurgeConfig.Method.CLIF, PurgeConfig.Method.ESD));
             default -> throw new ClifException("--method must be clif, esd or both, got '" + method + "'");
         }
-        Path root = models != null ? models : ShippedShapesModels.folder();
+        Path root = models != null ? models : dev.clif.shapes.ShippedModels.folder();
         Path sd = root.resolve("sd");
         Path clip = root.resolve("clip");
         if (!Files.isDirectory(sd) || !Files.isDirectory(clip))

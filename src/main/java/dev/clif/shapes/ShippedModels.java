@@ -1,4 +1,4 @@
-package dev.clif.cli;
+package dev.clif.shapes;
 
 import dev.clif.ClifException;
 
@@ -14,10 +14,10 @@ import java.util.List;
  * FILES index: `sha256sum` lines, "HASH  PATH"), copied once to a cache folder keyed by that index, so the
  * folder-based loaders can read them and a retrained model never meets a stale copy.
  */
-final class ShippedShapesModels {
+public final class ShippedModels {
     private static final String ROOT = "/dev/clif/shapes/models/";
 
-    private ShippedShapesModels() {}
+    private ShippedModels() {}
 
     private static String sha256(String s) {
         try {
@@ -27,10 +27,16 @@ final class ShippedShapesModels {
         }
     }
 
-    static Path folder() {
+    /** Whether this build carries the models. */
+    public static boolean present() {
+        return ShippedModels.class.getResource(ROOT + "FILES") != null;
+    }
+
+    /** The folder holding sd/ and clip/ (extracted on first use). */
+    public static Path folder() {
         List<String> files;
         String indexText;
-        try (InputStream index = ShippedShapesModels.class.getResourceAsStream(ROOT + "FILES")) {
+        try (InputStream index = ShippedModels.class.getResourceAsStream(ROOT + "FILES")) {
             if (index == null)
                 throw new ClifException("this Clif build ships no shapes-world models: train them with `clif shapes train --out DIR` "
                         + "and pass --models DIR");
@@ -45,7 +51,7 @@ final class ShippedShapesModels {
         for (String f : files) {
             Path target = dir.resolve(f);
             if (Files.exists(target)) continue;
-            try (InputStream in = ShippedShapesModels.class.getResourceAsStream(ROOT + f)) {
+            try (InputStream in = ShippedModels.class.getResourceAsStream(ROOT + f)) {
                 if (in == null) throw new ClifException("the shipped shapes models lack " + f);
                 byte[] bytes = in.readAllBytes();
                 dev.clif.io.AtomicFile.writeBytes(target, bytes);
