@@ -131,8 +131,13 @@ at::Tensor fused_attention(const at::Tensor &q_in, const at::Tensor &k, const at
     return out;
 }
 
-bool fused_ok(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v) {
+// The fused kernel wins where per-op overhead dominates (tiny-sd: 1.8x over matmul-softmax-matmul); on large
+// problems (SD-1.5 at 1024 tokens) BLAS matrix products are several times faster than its row loops.
+constexpr int64_t kFusedMaxWork = int64_t{1} << 22;  // S * T * head_dim multiply-adds per head
+
+bool fused_ok(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v, int64_t heads) {
     if (at::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad())) return false;
+    if (q.size(1) * k.size(1) * (q.size(2) / heads) > kFusedMaxWork) return false;
     return q.is_cpu() && q.scalar_type() == at::kFloat && k.scalar_type() == at::kFloat &&
            v.scalar_type() == at::kFloat && k.is_contiguous() && v.is_contiguous() && k.size(1) > 0;
 }
@@ -175,7 +180,7 @@ at::Tensor Attention::operator()(const at::Tensor &x, const at::Tensor &context)
     at::Tensor q = dense(to_q, x), k = dense(to_k, context), v = dense(to_v, context);
 #if TORCH_VERSION_MAJOR < 2
     // float32 inference on the CPU: the fused kernel (upcasting is moot in float32).
-    if (fused_ok(q, k, v)) return dense(to_out, fused_attention(q, k, v, heads, head_dim, scale));
+    if (fused_ok(q, k, v, heads)) return dense(to_out, fused_attention(q, k, v, heads, head_dim, scale));
 #endif
     // [B, S, H*D] -> [B, H, S, D] (views; the batched matmuls copy what they must).
     q = q.view({B, S, heads, head_dim}).transpose(1, 2);
