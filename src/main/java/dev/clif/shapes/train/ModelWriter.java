@@ -152,14 +152,13 @@ public final class ModelWriter {
     }
 
     static void writeJson(Path file, com.fasterxml.jackson.databind.JsonNode node) {
+        String text;
         try {
-            Files.createDirectories(file.toAbsolutePath().getParent());
-            Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), "." + file.getFileName(), ".tmp");
-            Files.writeString(tmp, JSON.writeValueAsString(node) + "\n", StandardCharsets.UTF_8);
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            text = JSON.writeValueAsString(node) + "\n";
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + file, e);
         }
+        dev.clif.io.AtomicFile.writeBytes(file, text.getBytes(StandardCharsets.UTF_8));
     }
 
     /** Deletes a folder tree if it exists. */
