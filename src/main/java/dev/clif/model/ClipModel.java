@@ -43,27 +43,11 @@ public final class ClipModel extends NativeModule {
     /** Loads a CLIPModel folder (config.json + model.safetensors or shards). */
     public static ClipModel load(Path dir, Device device, DType dtype) {
         ClipConfig config = ClipConfig.read(dir.resolve("config.json"));
-        ClipModel m = create(config);
-        try {
-            ClipTextEncoder.loadFolderWeights(m, dir, IGNORABLE);
-            m.to(device, dtype);
-            return m;
-        } catch (RuntimeException e) {
-            m.close();
-            throw e;
-        }
+        return prepare(create(config), device, dtype, m -> m.loadFolder(dir, IGNORABLE));
     }
 
     public static ClipModel random(ClipConfig config, long seed, Device device, DType dtype) {
-        ClipModel m = create(config);
-        try {
-            ClipTextEncoder.initRandom(m, seed);
-            m.to(device, dtype);
-            return m;
-        } catch (RuntimeException e) {
-            m.close();
-            throw e;
-        }
+        return prepare(create(config), device, dtype, m -> ClipTextEncoder.initRandom(m, seed));
     }
 
     public ClipConfig config() {

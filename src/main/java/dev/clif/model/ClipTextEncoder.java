@@ -1,9 +1,6 @@
 package dev.clif.model;
 
-import dev.clif.ClifException;
 import dev.clif.ffi.clif_h;
-import dev.clif.io.ModelFolder;
-import dev.clif.io.SafetensorsFile;
 import dev.clif.tensor.DType;
 import dev.clif.tensor.Device;
 import dev.clif.tensor.NativeLibrary;
@@ -13,9 +10,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
@@ -49,28 +44,12 @@ public final class ClipTextEncoder extends NativeModule {
     /** Loads a text encoder folder (config.json + model.safetensors or shards). */
     public static ClipTextEncoder load(Path dir, Device device, DType dtype) {
         ClipTextConfig config = ClipTextConfig.read(dir.resolve("config.json"));
-        ClipTextEncoder m = create(config);
-        try {
-            loadFolderWeights(m, dir, Set.of(POSITION_IDS));
-            m.to(device, dtype);
-            return m;
-        } catch (RuntimeException e) {
-            m.close();
-            throw e;
-        }
+        return prepare(create(config), device, dtype, m -> m.loadFolder(dir, Set.of(POSITION_IDS)));
     }
 
     /** Random weights (normal(0, 0.02), norms 1, biases 0) drawn from {@code seed}: for benchmarks and tests. */
     public static ClipTextEncoder random(ClipTextConfig config, long seed, Device device, DType dtype) {
-        ClipTextEncoder m = create(config);
-        try {
-            initRandom(m, seed);
-            m.to(device, dtype);
-            return m;
-        } catch (RuntimeException e) {
-            m.close();
-            throw e;
-        }
+        return prepare(create(config), device, dtype, m -> initRandom(m, seed));
     }
 
     public ClipTextConfig config() {
@@ -161,19 +140,6 @@ public final class ClipTextEncoder extends NativeModule {
         return t == null ? MemorySegment.NULL : t.handle();
     }
 
-    /** Opens a component folder's safetensors weights and fills the model; closes the files afterwards. */
-    static void loadFolderWeights(NativeModule m, Path dir, Set<String> ignorable) {
-        if (!Files.isDirectory(dir)) throw new ClifException(dir + ": not a folder");
-        List<Path> paths = ModelFolder.weightFiles(dir);
-        if (paths.isEmpty()) throw new ClifException(dir + ": no *.safetensors weights in this folder");
-        List<SafetensorsFile> files = new ArrayList<>();
-        try {
-            for (Path p : paths) files.add(SafetensorsFile.open(p));
-            m.loadWeights(files, ignorable);
-        } finally {
-            for (SafetensorsFile f : files) f.close();
-        }
-    }
 
     /** Random init: weights ~ N(0, 0.02^2), norm weights 1, biases 0; each tensor drawn from its own seed. */
     static void initRandom(NativeModule m, long seed) {

@@ -2,6 +2,7 @@ package dev.clif.model;
 
 import dev.clif.ClifException;
 import dev.clif.ffi.clif_h;
+import dev.clif.io.ModelFolder;
 import dev.clif.io.SafetensorsFile;
 import dev.clif.io.TensorInfo;
 import dev.clif.tensor.DType;
@@ -13,6 +14,8 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -22,6 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Consumer;
 
 /**
  * A native model (UNet, CLIP, VAE, ...) seen from Java: a handle owning named parameters. Subclasses add
@@ -184,6 +188,35 @@ public abstract class NativeModule implements AutoCloseable {
             String where = files.size() == 1 ? files.iterator().next().path().toString() : files.size() + " files";
             throw new ClifException("cannot load " + getClass().getSimpleName() + " weights from " + where + ": "
                     + String.join("; ", problems));
+        }
+    }
+
+    /**
+     * Fills the parameters from a component folder's safetensors weights (one file, or the shards of a
+     * {@code *.safetensors.index.json}; pickled weights are refused, see {@link ModelFolder#weightFiles}).
+     */
+    public void loadFolder(Path dir, Set<String> ignorable) {
+        if (!Files.isDirectory(dir)) throw new ClifException(dir + ": not a folder");
+        List<Path> paths = ModelFolder.weightFiles(dir);
+        if (paths.isEmpty()) throw new ClifException(dir + ": no *.safetensors weights in this folder");
+        List<SafetensorsFile> files = new ArrayList<>();
+        try {
+            for (Path p : paths) files.add(SafetensorsFile.open(p));
+            loadWeights(files, ignorable);
+        } finally {
+            for (SafetensorsFile f : files) f.close();
+        }
+    }
+
+    /** Runs {@code fill} on a freshly created module, then moves it to {@code device}/{@code dtype}; closes it on failure. */
+    protected static <M extends NativeModule> M prepare(M module, Device device, DType dtype, Consumer<M> fill) {
+        try {
+            fill.accept(module);
+            if (!device.equals(module.device()) || dtype != module.dtype()) module.to(device, dtype);
+            return module;
+        } catch (RuntimeException e) {
+            module.close();
+            throw e;
         }
     }
 

@@ -2,8 +2,6 @@ package dev.clif.model;
 
 import dev.clif.ClifException;
 import dev.clif.ffi.clif_h;
-import dev.clif.io.ModelFolder;
-import dev.clif.io.SafetensorsFile;
 import dev.clif.tensor.DType;
 import dev.clif.tensor.Device;
 import dev.clif.tensor.NativeLibrary;
@@ -15,7 +13,6 @@ import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
@@ -53,23 +50,7 @@ public final class UNet extends NativeModule {
     public static UNet load(Path unetDir, Device device, DType dtype) {
         if (!Files.isDirectory(unetDir)) throw new ClifException(unetDir + ": not a folder (expected a diffusers unet/ folder)");
         UNetConfig config = UNetConfig.read(unetDir.resolve("config.json"));
-        List<Path> weights = ModelFolder.weightFiles(unetDir);
-        if (weights.isEmpty())
-            throw new ClifException(unetDir + ": no weights (expected diffusion_pytorch_model.safetensors or a sharded "
-                    + "diffusion_pytorch_model.safetensors.index.json)");
-        UNet unet = create(config);
-        List<SafetensorsFile> files = new ArrayList<>();
-        try {
-            if (!device.equals(Device.CPU) || dtype != DType.F32) unet.to(device, dtype);
-            for (Path p : weights) files.add(SafetensorsFile.open(p));
-            unet.loadWeights(files, Set.of());
-            return unet;
-        } catch (RuntimeException e) {
-            unet.close();
-            throw e;
-        } finally {
-            for (SafetensorsFile f : files) f.close();
-        }
+        return prepare(create(config), device, dtype, m -> m.loadFolder(unetDir, Set.of()));
     }
 
     /**
@@ -77,31 +58,27 @@ public final class UNet extends NativeModule {
      * weights ~ 1 + 0.02 * N(0, 1). Parameter i is drawn with seed {@code seed + i}.
      */
     public static UNet random(UNetConfig config, long seed, Device device, DType dtype) {
-        UNet unet = create(config);
-        try {
-            List<String> names = unet.parameterNames();
-            for (int i = 0; i < names.size(); i++) {
-                String name = names.get(i);
-                long[] shape;
-                try (Tensor p = unet.parameter(name)) {
-                    shape = p.shape();
+        return prepare(create(config), device, dtype, m -> initRandom(m, seed));
+    }
+
+    private static void initRandom(UNet unet, long seed) {
+        List<String> names = unet.parameterNames();
+        for (int i = 0; i < names.size(); i++) {
+            String name = names.get(i);
+            long[] shape;
+            try (Tensor p = unet.parameter(name)) {
+                shape = p.shape();
+            }
+            boolean norm = name.endsWith(".weight") && name.contains("norm");
+            try (Tensor r = Tensor.randn(seed + i, DType.F32, Device.CPU, shape); Tensor v = r.scale(0.02)) {
+                if (!norm) {
+                    unet.setParameter(name, v);
+                    continue;
                 }
-                boolean norm = name.endsWith(".weight") && name.contains("norm");
-                try (Tensor r = Tensor.randn(seed + i, DType.F32, Device.CPU, shape); Tensor v = r.scale(0.02)) {
-                    if (!norm) {
-                        unet.setParameter(name, v);
-                        continue;
-                    }
-                    try (Tensor ones = onesLike(shape); Tensor w = Tensor.axpby(1.0, ones, 1.0, v)) {
-                        unet.setParameter(name, w);
-                    }
+                try (Tensor ones = onesLike(shape); Tensor w = Tensor.axpby(1.0, ones, 1.0, v)) {
+                    unet.setParameter(name, w);
                 }
             }
-            if (!device.equals(Device.CPU) || dtype != DType.F32) unet.to(device, dtype);
-            return unet;
-        } catch (RuntimeException e) {
-            unet.close();
-            throw e;
         }
     }
 

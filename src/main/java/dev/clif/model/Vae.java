@@ -55,27 +55,11 @@ public final class Vae extends NativeModule {
     /** Loads a VAE folder (config.json + diffusion_pytorch_model.safetensors or shards). */
     public static Vae load(Path dir, Device device, DType dtype) {
         VaeConfig config = VaeConfig.read(dir.resolve("config.json"));
-        Vae m = create(config);
-        try {
-            ClipTextEncoder.loadFolderWeights(m, dir, Set.of());
-            m.to(device, dtype);
-            return m;
-        } catch (RuntimeException e) {
-            m.close();
-            throw e;
-        }
+        return prepare(create(config), device, dtype, m -> m.loadFolder(dir, Set.of()));
     }
 
     public static Vae random(VaeConfig config, long seed, Device device, DType dtype) {
-        Vae m = create(config);
-        try {
-            ClipTextEncoder.initRandom(m, seed);
-            m.to(device, dtype);
-            return m;
-        } catch (RuntimeException e) {
-            m.close();
-            throw e;
-        }
+        return prepare(create(config), device, dtype, m -> ClipTextEncoder.initRandom(m, seed));
     }
 
     public VaeConfig config() {
