@@ -176,7 +176,7 @@ public final class Purger {
                     adam.zeroGrad();
                     if (device.isCuda()) device.synchronize();
                     double secs = (System.nanoTime() - t0) / 1e9;
-                    long peak = device.isCuda() ? device.memory().peakAllocated() : 0;
+                    long peak = device.isCuda() ? device.memory().peakAllocated() : dev.clif.tensor.HostMemory.peakResidentBytes();
                     stepTimeSum += secs;
                     int done = step + 1;
                     double eta = stepTimeSum / (done - first) * (config.steps() - done);
@@ -469,7 +469,8 @@ public final class Purger {
         }
         o.put("mean_step_seconds", history.isEmpty() ? 0 : sum / history.size());
         o.put("peak_device_memory", peak);
-        o.put("peak_device_memory_note", config.device().isCuda() ? "bytes, CUDA caching allocator" : "0: not measured on the CPU");
+        o.put("peak_device_memory_note", config.device().isCuda() ? "bytes, CUDA caching allocator"
+                : "bytes, peak resident set of the process (CPU run: Java heap and native memory together)");
         o.set("steps", Checkpoint.historyJson(history));
         dev.clif.io.AtomicFile.write(file, tmp -> JSON.writeValue(tmp.toFile(), o));
     }

@@ -120,4 +120,12 @@ class MemoryTest {
         assertEquals(base, Tensor.liveCount(), "the Cleaner did not free forgotten tensors");
         assertTrue(Tensor.leakCount() >= 1000, "the Cleaner's frees are counted as leaks");
     }
+
+    @Test
+    void hostMemoryFiguresAreReadOnLinux() {
+        long peak = HostMemory.peakResidentBytes();
+        long now = HostMemory.residentBytes();
+        assertTrue(now > 1 << 20, "resident set " + now);
+        assertTrue(peak >= now, "peak " + peak + " below current " + now);
+    }
 }
