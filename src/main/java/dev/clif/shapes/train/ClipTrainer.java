@@ -13,7 +13,6 @@ import dev.clif.text.ClipTokenizer;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -57,46 +56,33 @@ public final class ClipTrainer {
             List<String> trainable = new ArrayList<>(clip.parameterNames());
             trainable.remove(LOGIT_SCALE);
             double[] logit = {Math.log(1 / 0.07), 0, 0, 0}; // value, Adam m, v, t
-            int first = 0;
-            double[] losses = new double[c.steps()];
-            double[] acc = new double[c.steps()];
+            List<Double> acc = new ArrayList<>();
             Map<String, long[]> ids = new HashMap<>();
-            boolean cut = false;
-            long t0 = System.nanoTime();
+            TrainLoop.Extra logitState = new TrainLoop.Extra() {
+                @Override
+                public Map<String, String> save() {
+                    return logitMeta(logit);
+                }
+
+                @Override
+                public void restore(Map<String, String> meta) {
+                    for (int i = 0; i < 4; i++) logit[i] = Double.parseDouble(meta.get("logit_scale_state_" + i));
+                }
+            };
             try (AdamW opt = new AdamW(clip, trainable, AdamW.Config.of(c.lr()))) {
-                if (resume && checkpoint != null) {
-                    Map<String, String> meta = Checkpoint.restore(checkpoint, clip, opt, seed, STAGE);
-                    if (meta != null) {
-                        first = Integer.parseInt(meta.get("step"));
-                        for (int i = 0; i < 4; i++) logit[i] = Double.parseDouble(meta.get("logit_scale_state_" + i));
-                        log.info("clip: resuming at step {} of {}", first, c.steps());
-                    }
-                }
-                int step = first;
-                for (; step < c.steps(); step++) {
-                    if (System.nanoTime() > deadline) {
-                        cut = true;
-                        break;
-                    }
-                    double lr = TrainLoop.learningRate(c.lr(), step, c.warmup(), c.steps());
-                    opt.setLearningRate(lr);
-                    InfoNce.Result r = step(clip, opt, c, world, tokenizer, ids, seed, step, logit[0]);
-                    adamScalar(logit, r.gradLogitScale(), lr);
-                    try (Tensor s = Tensor.of(new float[] {(float) logit[0]})) {
-                        setLogitScale(clip, s);
-                    }
-                    losses[step - first] = r.loss();
-                    acc[step - first] = r.accuracy();
-                    listener.onStep(STAGE, step + 1, c.steps(), r.loss());
-                    if (checkpoint != null && (step + 1) % c.checkpointEvery() == 0 && step + 1 < c.steps())
-                        Checkpoint.save(checkpoint, clip, opt, step + 1, seed, STAGE, logitMeta(logit));
-                }
-                if (checkpoint != null) Checkpoint.save(checkpoint, clip, opt, step, seed, STAGE, logitMeta(logit));
-                if (cut) log.warn("clip: time budget reached at step {} of {}", step, c.steps());
-                double[] ran = Arrays.copyOf(losses, step - first);
-                double lastAcc = Arrays.stream(acc, Math.max(0, step - first - 20), step - first).average().orElse(Double.NaN);
-                TrainLoop.Stats stats = new TrainLoop.Stats(STAGE, first, step, c.steps(), (System.nanoTime() - t0) / 1e9, ran, cut, params);
-                log.info("clip: {} steps in {} s, loss {} -> {}, in-batch accuracy {}, logit scale {}", step - first,
+                TrainLoop.Stats stats = TrainLoop.run(new TrainLoop.Plan(STAGE, c.steps(), c.lr(), c.warmup(), c.checkpointEvery(),
+                        checkpoint, resume, seed, deadline), clip, opt, params, listener, logitState, (step, lr) -> {
+                            InfoNce.Result r = step(clip, opt, c, world, tokenizer, ids, seed, step, logit[0]);
+                            adamScalar(logit, r.gradLogitScale(), lr);
+                            try (Tensor s = Tensor.of(new float[] {(float) logit[0]})) {
+                                setLogitScale(clip, s);
+                            }
+                            acc.add(r.accuracy());
+                            return r.loss();
+                        });
+                double lastAcc = acc.subList(Math.max(0, acc.size() - 20), acc.size()).stream().mapToDouble(Double::doubleValue)
+                        .average().orElse(Double.NaN);
+                log.info("clip: {} steps in {} s, loss {} -> {}, in-batch accuracy {}, logit scale {}", stats.losses().length,
                         String.format("%.1f", stats.seconds()), String.format("%.4f", stats.firstMean(20)),
                         String.format("%.4f", stats.lastMean(20)), String.format("%.3f", lastAcc), String.format("%.3f", logit[0]));
                 return new Result(clip, c.model(), stats, lastAcc);

@@ -57,33 +57,11 @@ public final class SdTrainer {
             long params = unet.parameterCount();
             Map<String, float[]> cond = encodeCaptions(text, tokenizer);
             double[] alphas = ShapesModels.alphasCumprod();
-            int first = 0;
-            double[] losses = new double[c.steps()];
-            boolean cut = false;
-            long t0 = System.nanoTime();
             try (AdamW opt = new AdamW(unet, unet.parameterNames(), AdamW.Config.of(c.lr()))) {
-                if (resume && checkpoint != null) {
-                    Map<String, String> meta = Checkpoint.restore(checkpoint, unet, opt, seed, STAGE);
-                    if (meta != null) first = Integer.parseInt(meta.get("step"));
-                    if (first > 0) log.info("unet: resuming at step {} of {}", first, c.steps());
-                }
-                int step = first;
-                for (; step < c.steps(); step++) {
-                    if (System.nanoTime() > deadline) {
-                        cut = true;
-                        break;
-                    }
-                    opt.setLearningRate(TrainLoop.learningRate(c.lr(), step, c.warmup(), c.steps()));
-                    losses[step - first] = step(unet, opt, vae, cond, alphas, c, world, seed, step);
-                    listener.onStep(STAGE, step + 1, c.steps(), losses[step - first]);
-                    if (checkpoint != null && (step + 1) % c.checkpointEvery() == 0 && step + 1 < c.steps())
-                        Checkpoint.save(checkpoint, unet, opt, step + 1, seed, STAGE, null);
-                }
-                if (checkpoint != null) Checkpoint.save(checkpoint, unet, opt, step, seed, STAGE, null);
-                if (cut) log.warn("unet: time budget reached at step {} of {}", step, c.steps());
-                double[] ran = Arrays.copyOf(losses, step - first);
-                TrainLoop.Stats stats = new TrainLoop.Stats(STAGE, first, step, c.steps(), (System.nanoTime() - t0) / 1e9, ran, cut, params);
-                log.info("unet: {} steps in {} s, loss {} -> {}", step - first, String.format("%.1f", stats.seconds()),
+                TrainLoop.Stats stats = TrainLoop.run(new TrainLoop.Plan(STAGE, c.steps(), c.lr(), c.warmup(), c.checkpointEvery(),
+                        checkpoint, resume, seed, deadline), unet, opt, params, listener, TrainLoop.Extra.NONE,
+                        (step, lr) -> step(unet, opt, vae, cond, alphas, c, world, seed, step));
+                log.info("unet: {} steps in {} s, loss {} -> {}", stats.losses().length, String.format("%.1f", stats.seconds()),
                         String.format("%.4f", stats.firstMean(50)), String.format("%.4f", stats.lastMean(50)));
                 return new Result(unet, stats);
             }

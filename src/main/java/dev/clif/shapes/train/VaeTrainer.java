@@ -11,7 +11,6 @@ import dev.clif.tensor.Tensor;
 import dev.clif.tensor.TensorScope;
 
 import java.nio.file.Path;
-import java.util.Map;
 import java.util.SplittableRandom;
 
 import org.slf4j.Logger;
@@ -56,35 +55,13 @@ public final class VaeTrainer {
         try {
             Init.initialise(vae, seed, null);
             long params = vae.parameterCount();
-            int first = 0;
-            double[] losses = new double[c.steps()];
-            boolean cut = false;
-            long t0 = System.nanoTime();
             try (AdamW opt = new AdamW(vae, vae.parameterNames(), AdamW.Config.of(c.lr()))) {
-                if (resume && checkpoint != null) {
-                    Map<String, String> meta = Checkpoint.restore(checkpoint, vae, opt, seed, STAGE);
-                    if (meta != null) first = Integer.parseInt(meta.get("step"));
-                    if (first > 0) log.info("vae: resuming at step {} of {}", first, c.steps());
-                }
-                int step = first;
-                for (; step < c.steps(); step++) {
-                    if (System.nanoTime() > deadline) {
-                        cut = true;
-                        break;
-                    }
-                    opt.setLearningRate(TrainLoop.learningRate(c.lr(), step, c.warmup(), c.steps()));
-                    losses[step - first] = step(vae, opt, c, world, seed, step);
-                    listener.onStep(STAGE, step + 1, c.steps(), losses[step - first]);
-                    if (checkpoint != null && (step + 1) % c.checkpointEvery() == 0 && step + 1 < c.steps())
-                        Checkpoint.save(checkpoint, vae, opt, step + 1, seed, STAGE, null);
-                }
-                if (checkpoint != null) Checkpoint.save(checkpoint, vae, opt, step, seed, STAGE, null);
-                if (cut) log.warn("vae: time budget reached at step {} of {}", step, c.steps());
+                TrainLoop.Stats stats = TrainLoop.run(new TrainLoop.Plan(STAGE, c.steps(), c.lr(), c.warmup(), c.checkpointEvery(),
+                        checkpoint, resume, seed, deadline), vae, opt, params, listener, TrainLoop.Extra.NONE,
+                        (step, lr) -> step(vae, opt, c, world, seed, step));
                 double scale = scalingFactor(vae, c, world, seed);
                 VaeConfig config = withScaling(c.model(), scale);
-                double[] ran = java.util.Arrays.copyOf(losses, step - first);
-                TrainLoop.Stats stats = new TrainLoop.Stats(STAGE, first, step, c.steps(), (System.nanoTime() - t0) / 1e9, ran, cut, params);
-                log.info("vae: {} steps in {} s, loss {} -> {}, scaling factor {}", step - first, String.format("%.1f", stats.seconds()),
+                log.info("vae: {} steps in {} s, loss {} -> {}, scaling factor {}", stats.losses().length, String.format("%.1f", stats.seconds()),
                         String.format("%.5f", stats.firstMean(20)), String.format("%.5f", stats.lastMean(20)), String.format("%.5f", scale));
                 return new Result(vae, config, stats);
             }
