@@ -221,6 +221,17 @@ int32_t clif_tensor_grad(clif_tensor t, clif_tensor *out);
    (seed 1). Gradients accumulate into every leaf that requires grad. */
 int32_t clif_autograd_backward(clif_tensor output, clif_tensor grad_output);
 
+/* ---- autocast: mixed precision ------------------------------------------------------------------
+   While a region is open on this thread, libtorch's autocast runs the matrix products and convolutions of
+   the forwards in `dtype` (CLIF_F16 on CUDA only, CLIF_BF16 on CUDA or the CPU) on `device`'s kind, and
+   keeps precision-sensitive ops (norms, softmax, reductions) in float32. float32 parameters stay float32
+   (master weights) and get float32 gradients. Regions nest; each begin needs an end on the same thread.
+   Run backward outside the region. */
+int32_t clif_autocast_begin(int32_t device, int32_t dtype);
+int32_t clif_autocast_end(void);
+/* How many regions are open on this thread. */
+int32_t clif_autocast_depth(int32_t *out_depth);
+
 /* ---- optim: AdamW over selected parameters ------------------------------------------------------
    PyTorch's AdamW update (decoupled weight decay, bias correction), with optional clipping of the global
    gradient norm. The state can be read and restored for checkpoints; restoring it reproduces a run. */
@@ -232,6 +243,9 @@ void clif_optim_free(clif_optim o);
 /* One update from the accumulated gradients. max_grad_norm > 0 clips the global norm first; the norm
    before clipping is written to out_grad_norm (may be NULL). A non-finite norm fails and changes nothing. */
 int32_t clif_optim_step(clif_optim o, double max_grad_norm, double *out_grad_norm);
+/* Multiplies every gradient by `inv_scale` in place (undoing a loss scale) and sets *out_found_inf to 1 when
+   any gradient holds an inf or NaN afterwards (the step should then be skipped), else 0. */
+int32_t clif_optim_unscale_grads(clif_optim o, double inv_scale, int32_t *out_found_inf);
 int32_t clif_optim_zero_grad(clif_optim o);
 int32_t clif_optim_set_lr(clif_optim o, double lr);
 int32_t clif_optim_param_count(clif_optim o, int64_t *out_count);

@@ -16,6 +16,11 @@ struct clif_tensor_s {
 
 namespace clif {
 
+// Whether libtorch's autocast is on for this thread on the CPU (cuda = false) or CUDA: hand-written fast paths
+// that call kernels autocast does not see (oneDNN, fused attention) must step aside while it is.
+bool autocast_enabled(bool cuda);
+
+
 extern std::atomic<int64_t> live_tensors;
 
 // Stores the message returned by clif_last_error() on this thread.

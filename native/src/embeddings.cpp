@@ -30,7 +30,8 @@ at::Tensor activate(Activation act, const at::Tensor &x) {
 namespace {
 bool use_onednn(const at::Tensor &x, const at::Tensor &w) {
     static const bool available = at::hasMKLDNN();
-    return available && x.is_cpu() && x.scalar_type() == at::kFloat && w.scalar_type() == at::kFloat;
+    return available && x.is_cpu() && x.scalar_type() == at::kFloat && w.scalar_type() == at::kFloat &&
+           !clif::autocast_enabled(false);
 }
 }  // namespace
 

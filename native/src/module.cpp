@@ -65,14 +65,26 @@ GroupNorm::GroupNorm(Module &m, const std::string &prefix, int64_t groups_, int6
     bias = m.add(join(prefix, "bias"), {channels});
 }
 
-at::Tensor GroupNorm::operator()(const at::Tensor &x) const { return at::group_norm(x, groups, weight, bias, eps); }
+namespace {
+// Under autocast a norm can receive a reduced-precision activation while its parameters stay float32; not every
+// libtorch's CPU autocast lists the norms, so compute them in float32 then, as autocast's policy does on CUDA.
+bool mixed(const at::Tensor &x, const at::Tensor &w) { return x.scalar_type() != w.scalar_type(); }
+}  // namespace
+
+at::Tensor GroupNorm::operator()(const at::Tensor &x) const {
+    if (mixed(x, weight)) return at::group_norm(x.to(weight.scalar_type()), groups, weight, bias, eps);
+    return at::group_norm(x, groups, weight, bias, eps);
+}
 
 LayerNorm::LayerNorm(Module &m, const std::string &prefix, int64_t dim_, double eps_) : dim(dim_), eps(eps_) {
     weight = m.add(join(prefix, "weight"), {dim});
     bias = m.add(join(prefix, "bias"), {dim});
 }
 
-at::Tensor LayerNorm::operator()(const at::Tensor &x) const { return at::layer_norm(x, {dim}, weight, bias, eps); }
+at::Tensor LayerNorm::operator()(const at::Tensor &x) const {
+    if (mixed(x, weight)) return at::layer_norm(x.to(weight.scalar_type()), {dim}, weight, bias, eps);
+    return at::layer_norm(x, {dim}, weight, bias, eps);
+}
 
 clif_module wrap_module(std::unique_ptr<Module> module, std::string kind) {
     return new clif_module_s{std::move(module), std::move(kind)};

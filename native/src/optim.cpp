@@ -103,6 +103,23 @@ int32_t clif_optim_step(clif_optim o, double max_grad_norm, double *out_grad_nor
     });
 }
 
+int32_t clif_optim_unscale_grads(clif_optim o, double inv_scale, int32_t *out_found_inf) {
+    return clif::guard(__func__, [&] {
+        auto &s = unwrap_optim(o);
+        not_null(out_found_inf, "out_found_inf");
+        check_arg(std::isfinite(inv_scale) && inv_scale > 0, "inv_scale must be a finite number > 0");
+        at::NoGradGuard no_grad;
+        bool found = false;
+        for (auto &p : s.params) {
+            at::Tensor &g = p.mutable_grad();
+            if (!g.defined()) continue;
+            g.mul_(inv_scale);
+            if (!found && !g.isfinite().all().item<bool>()) found = true;
+        }
+        *out_found_inf = found ? 1 : 0;
+    });
+}
+
 int32_t clif_optim_zero_grad(clif_optim o) {
     return clif::guard(__func__, [&] {
         for (auto &p : unwrap_optim(o).params)

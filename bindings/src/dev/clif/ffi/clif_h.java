@@ -3980,6 +3980,185 @@ public class clif_h extends clif_h$shared {
         }
     }
 
+    private static class clif_autocast_begin {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_INT,
+            clif_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_autocast_begin");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_autocast_begin(int32_t device, int32_t dtype)
+     * }
+     */
+    public static FunctionDescriptor clif_autocast_begin$descriptor() {
+        return clif_autocast_begin.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_autocast_begin(int32_t device, int32_t dtype)
+     * }
+     */
+    public static MethodHandle clif_autocast_begin$handle() {
+        return clif_autocast_begin.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_autocast_begin(int32_t device, int32_t dtype)
+     * }
+     */
+    public static MemorySegment clif_autocast_begin$address() {
+        return clif_autocast_begin.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_autocast_begin(int32_t device, int32_t dtype)
+     * }
+     */
+    public static int clif_autocast_begin(int device, int dtype) {
+        var mh$ = clif_autocast_begin.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_autocast_begin", device, dtype);
+            }
+            return (int)mh$.invokeExact(device, dtype);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_autocast_end {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_autocast_end");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_autocast_end()
+     * }
+     */
+    public static FunctionDescriptor clif_autocast_end$descriptor() {
+        return clif_autocast_end.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_autocast_end()
+     * }
+     */
+    public static MethodHandle clif_autocast_end$handle() {
+        return clif_autocast_end.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_autocast_end()
+     * }
+     */
+    public static MemorySegment clif_autocast_end$address() {
+        return clif_autocast_end.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_autocast_end()
+     * }
+     */
+    public static int clif_autocast_end() {
+        var mh$ = clif_autocast_end.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_autocast_end");
+            }
+            return (int)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_autocast_depth {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_autocast_depth");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_autocast_depth(int32_t *out_depth)
+     * }
+     */
+    public static FunctionDescriptor clif_autocast_depth$descriptor() {
+        return clif_autocast_depth.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_autocast_depth(int32_t *out_depth)
+     * }
+     */
+    public static MethodHandle clif_autocast_depth$handle() {
+        return clif_autocast_depth.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_autocast_depth(int32_t *out_depth)
+     * }
+     */
+    public static MemorySegment clif_autocast_depth$address() {
+        return clif_autocast_depth.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_autocast_depth(int32_t *out_depth)
+     * }
+     */
+    public static int clif_autocast_depth(MemorySegment out_depth) {
+        var mh$ = clif_autocast_depth.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_autocast_depth", out_depth);
+            }
+            return (int)mh$.invokeExact(out_depth);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class clif_optim_adamw_new {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             clif_h.C_INT,
@@ -4163,6 +4342,68 @@ public class clif_h extends clif_h$shared {
                 traceDowncall("clif_optim_step", o, max_grad_norm, out_grad_norm);
             }
             return (int)mh$.invokeExact(o, max_grad_norm, out_grad_norm);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_optim_unscale_grads {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_DOUBLE,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_optim_unscale_grads");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_optim_unscale_grads(clif_optim o, double inv_scale, int32_t *out_found_inf)
+     * }
+     */
+    public static FunctionDescriptor clif_optim_unscale_grads$descriptor() {
+        return clif_optim_unscale_grads.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_optim_unscale_grads(clif_optim o, double inv_scale, int32_t *out_found_inf)
+     * }
+     */
+    public static MethodHandle clif_optim_unscale_grads$handle() {
+        return clif_optim_unscale_grads.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_optim_unscale_grads(clif_optim o, double inv_scale, int32_t *out_found_inf)
+     * }
+     */
+    public static MemorySegment clif_optim_unscale_grads$address() {
+        return clif_optim_unscale_grads.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_optim_unscale_grads(clif_optim o, double inv_scale, int32_t *out_found_inf)
+     * }
+     */
+    public static int clif_optim_unscale_grads(MemorySegment o, double inv_scale, MemorySegment out_found_inf) {
+        var mh$ = clif_optim_unscale_grads.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_optim_unscale_grads", o, inv_scale, out_found_inf);
+            }
+            return (int)mh$.invokeExact(o, inv_scale, out_found_inf);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -94,7 +94,7 @@ public final class PurgeCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda, cuda:N or auto")
     String device;
 
-    @Option(names = "--dtype", defaultValue = "fp32", description = "fp32, fp16 or bf16 (half precision needs CUDA)")
+    @Option(names = "--dtype", defaultValue = "fp32", description = "fp32, or autocast over fp32 master weights: fp16 (CUDA) or bf16")
     String dtype;
 
     @Option(names = "--gradient-checkpointing", description = "recompute UNet activations in backward (less memory)")
@@ -129,8 +129,6 @@ public final class PurgeCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ClifException(e.getMessage());
         }
-        if (t != DType.F32 && d.isCpu())
-            throw new ClifException("--dtype " + dtype + " needs a CUDA device: a purge on the CPU runs in fp32");
         d.check();
         PurgeConfig.Builder b = PurgeConfig.builder().concepts(pairs).prompts(prompts).templates(templates)
                 .method(PurgeConfig.Method.parse(method)).steps(steps).lr(lr).betas(betas[0], betas[1]).weightDecay(weightDecay)

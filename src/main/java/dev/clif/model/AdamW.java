@@ -84,6 +84,18 @@ public final class AdamW implements AutoCloseable {
         }
     }
 
+    /**
+     * Divides every gradient by {@code scale} in place (undoing a loss scale, see
+     * {@link dev.clif.purge.LossScaler}) and says whether any of them holds an inf or NaN afterwards.
+     */
+    public boolean unscaleGradients(double scale) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment found = arena.allocate(ValueLayout.JAVA_INT);
+            NativeLibrary.check(clif_h.clif_optim_unscale_grads(handle(), 1.0 / scale, found));
+            return found.get(ValueLayout.JAVA_INT, 0) != 0;
+        }
+    }
+
     public void zeroGrad() {
         NativeLibrary.check(clif_h.clif_optim_zero_grad(handle()));
     }

@@ -39,7 +39,7 @@ final class Checkpoint {
     }
 
     static void save(Path file, int step, UNet unet, List<String> names, AdamW adam, ObjectNode config, String fingerprint,
-                     List<PurgeListener.StepEvent> history, double elapsedSeconds) {
+                     List<PurgeListener.StepEvent> history, double elapsedSeconds, LossScaler scaler) {
         List<SafetensorsWriter.Entry> entries = new ArrayList<>();
         long adamStep = 0;
         for (int i = 0; i < names.size(); i++) {
@@ -62,11 +62,16 @@ final class Checkpoint {
         meta.put("elapsed_seconds", Double.toString(elapsedSeconds));
         meta.put("config", config.toString());
         meta.put("history", historyJson(history).toString());
+        if (scaler != null) {
+            meta.put("loss_scale", Double.toString(scaler.scale()));
+            meta.put("loss_scale_good_steps", Integer.toString(scaler.goodSteps()));
+        }
         SafetensorsWriter.write(file, entries, meta);
     }
 
-    /** What a checkpoint holds besides the tensors. */
-    record Info(int step, long adamStep, String fingerprint, JsonNode config, List<PurgeListener.StepEvent> history, double elapsedSeconds) {}
+    /** What a checkpoint holds besides the tensors; {@code scaler} is null unless the purge ran in fp16. */
+    record Info(int step, long adamStep, String fingerprint, JsonNode config, List<PurgeListener.StepEvent> history, double elapsedSeconds,
+                LossScaler scaler) {}
 
     /** Reads the checkpoint, restores the trainable tensors into {@code unet} and AdamW's state, and returns its info. */
     static Info restore(Path file, UNet unet, List<String> names, AdamW adam, Device device) {
@@ -78,7 +83,9 @@ final class Checkpoint {
             try {
                 info = new Info(Integer.parseInt(meta.get("step")), Long.parseLong(meta.get("adam_step")), meta.get("base_unet_sha256"),
                         JSON.readTree(meta.get("config")), parseHistory(JSON.readTree(meta.get("history"))),
-                        Double.parseDouble(meta.get("elapsed_seconds")));
+                        Double.parseDouble(meta.get("elapsed_seconds")),
+                        meta.containsKey("loss_scale") ? new LossScaler(Double.parseDouble(meta.get("loss_scale")),
+                                Integer.parseInt(meta.get("loss_scale_good_steps"))) : null);
             } catch (JsonProcessingException | RuntimeException e) {
                 throw new ClifException(file + ": damaged checkpoint metadata: " + e.getMessage(), e);
             }

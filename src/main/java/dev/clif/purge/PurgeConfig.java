@@ -128,8 +128,9 @@ public record PurgeConfig(
         if (dtype == null) dtype = DType.F32;
         if (dtype != DType.F32 && dtype != DType.F16 && dtype != DType.BF16)
             throw new ClifException("--dtype " + dtype + " is not supported for a purge (use fp32, fp16 or bf16)");
-        if (dtype != DType.F32 && device.isCpu())
-            throw new ClifException("--dtype " + dtype.name().toLowerCase(Locale.ROOT) + " needs a CUDA device: a purge on the CPU runs in fp32");
+        // fp16/bf16 are autocast over float32 master weights; libtorch's CPU autocast knows bf16 only.
+        if (dtype == DType.F16 && device.isCpu())
+            throw new ClifException("--dtype fp16 needs a CUDA device (libtorch's CPU autocast runs bf16 only): use --dtype bf16 or fp32 on the CPU");
         positive("steps", steps);
         if (!(lr > 0) || !Double.isFinite(lr)) throw new ClifException("--lr must be a positive number, got " + lr);
         if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1)) throw new ClifException("betas must lie in [0, 1), got " + beta1 + ", " + beta2);

@@ -4,6 +4,7 @@ import dev.clif.model.Autograd;
 import dev.clif.model.ClipModel;
 import dev.clif.model.UNet;
 import dev.clif.model.Vae;
+import dev.clif.tensor.Autocast;
 import dev.clif.tensor.DType;
 import dev.clif.tensor.Device;
 import dev.clif.tensor.Tensor;
@@ -17,8 +18,27 @@ import dev.clif.tensor.TensorScope;
  * optimiser). The trainable branch records autograd; the frozen branch does not.
  */
 public final class PurgeStep {
-    /** The models of a step: θ (trainable) and θ0 (frozen) UNets, the SD VAE, and the loss CLIP with its preprocessing. */
-    public record Models(UNet trainable, UNet frozen, Vae vae, ClipModel clip, double[] imageMean, double[] imageStd) {}
+    /**
+     * The models of a step: θ (trainable) and θ0 (frozen) UNets, the SD VAE, and the loss CLIP with its
+     * preprocessing. With {@code autocast} F16 or BF16 the forwards run in an {@link Autocast} region (the
+     * backward outside it); {@code scaler}, for fp16, scales the gradient handed to backward (null: none).
+     */
+    public record Models(UNet trainable, UNet frozen, Vae vae, ClipModel clip, double[] imageMean, double[] imageStd,
+                         DType autocast, LossScaler scaler) {
+        public Models(UNet trainable, UNet frozen, Vae vae, ClipModel clip, double[] imageMean, double[] imageStd) {
+            this(trainable, frozen, vae, clip, imageMean, imageStd, DType.F32, null);
+        }
+
+        /** The factor backward's upstream gradient is multiplied by (1 without a scaler). */
+        public double gradScale() {
+            return scaler == null ? 1 : scaler.scale();
+        }
+
+        /** An autocast region on {@code device} when the models run in reduced precision, else null. */
+        Autocast region(Device device) {
+            return Autocast.openIfReduced(device, autocast);
+        }
+    }
 
     /** Sees the intermediate tensors of a step (golden checks, debugging). Tensors are valid during the call only. */
     public interface Probe {
@@ -59,9 +79,12 @@ public final class PurgeStep {
         Probe p = probe == null ? (n, v) -> {} : probe;
         boolean keepGrads = probe != null && probe.wantsIntermediateGradients();
         try (TensorScope scope = TensorScope.open()) {
-            Tensor epsTrain = predictEps(m.trainable(), xt, timestep, context, uncond, guidance, true);
+            Tensor epsTrain, epsFrozen;
+            try (Autocast region = m.region(xt.device())) {
+                epsTrain = predictEps(m.trainable(), xt, timestep, context, uncond, guidance, true);
+                epsFrozen = predictEps(m.frozen(), xt, timestep, context, uncond, guidance, false);
+            }
             Tensor x0Train = x0(xt, epsTrain, alphaProd);
-            Tensor epsFrozen = predictEps(m.frozen(), xt, timestep, context, uncond, guidance, false);
             Tensor x0Frozen = x0(xt, epsFrozen, alphaProd);
             if (keepGrads) {
                 epsTrain.retainGrad();
@@ -100,12 +123,18 @@ public final class PurgeStep {
         Probe p = probe == null ? (n, v) -> {} : probe;
         boolean keepGrads = probe != null && probe.wantsIntermediateGradients();
         try (TensorScope scope = TensorScope.open()) {
-            Embedding train = embed(m, x0Train, true, keepGrads, "train", p);
-            Embedding frozen = embed(m, x0Frozen, false, false, "frozen", p);
+            Embedding train, frozen;
+            try (Autocast region = m.region(x0Train.device())) {
+                train = embed(m, x0Train, true, keepGrads, "train", p);
+                frozen = embed(m, x0Frozen, false, false, "frozen", p);
+            }
             float[][] e = rows(train.embeds);
             float[][] e0 = rows(frozen.embeds);
             DirectionalClipLoss.Result loss = DirectionalClipLoss.compute(e, e0, deltaT);
-            Tensor grad = Tensor.of(flatten(loss.gradient()), e.length, deltaT.length).to(train.embeds.device(), train.embeds.dtype());
+            float[] g = flatten(loss.gradient());
+            double gs = m.gradScale();
+            if (gs != 1) for (int i = 0; i < g.length; i++) g[i] = (float) (g[i] * gs);
+            Tensor grad = Tensor.of(g, e.length, deltaT.length).to(train.embeds.device(), train.embeds.dtype());
             Autograd.backward(train.embeds, grad);
             if (keepGrads) {
                 p.tensor("grad_pixel_train", Autograd.grad(train.pixel));

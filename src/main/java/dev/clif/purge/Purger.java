@@ -14,6 +14,7 @@ import dev.clif.model.UNet;
 import dev.clif.sampling.DdimScheduler;
 import dev.clif.sampling.StepOutput;
 import dev.clif.sampling.Timesteps;
+import dev.clif.tensor.Autocast;
 import dev.clif.tensor.DType;
 import dev.clif.tensor.Device;
 import dev.clif.tensor.Tensor;
@@ -111,10 +112,12 @@ public final class Purger {
         DType dtype = config.dtype();
         Path out = config.outputDir();
         String fingerprint = PurgedModel.fingerprint(modelDir);
+        // Every model is held in float32; fp16/bf16 come from autocast regions around the forwards, so the trained
+        // weights are float32 master weights updated with float32 gradients (see PurgeStep.Models).
         try (TensorScope scope = TensorScope.open();
-             StableDiffusion sd = StableDiffusion.load(modelDir, device, dtype);
-             UNet trainable = UNet.load(modelDir.resolve("unet"), device, dtype);
-             ClipModel clip = loadClip(device, dtype)) {
+             StableDiffusion sd = StableDiffusion.load(modelDir, device, DType.F32);
+             UNet trainable = UNet.load(modelDir.resolve("unet"), device, DType.F32);
+             ClipModel clip = loadClip(device, DType.F32)) {
             List<String> names = ParameterSelection.select(trainable.parameterNames(), config.params());
             for (String n : names) trainable.setRequiresGrad(n, true);
             if (config.gradientCheckpointing()) trainable.setGradientCheckpointing(true);
@@ -130,7 +133,8 @@ public final class Purger {
             log.info("training {} tensors ({} parameters) of {}: {}", names.size(), count, modelDir, summarize(names));
 
             double[][] stats = imageStats();
-            PurgeStep.Models models = new PurgeStep.Models(trainable, sd.unet(), sd.vae(), clip, stats[0], stats[1]);
+            LossScaler scaler = dtype == DType.F16 ? new LossScaler() : null;
+            PurgeStep.Models models = new PurgeStep.Models(trainable, sd.unet(), sd.vae(), clip, stats[0], stats[1], dtype, scaler);
             ClipTokenizer clipTokenizer = clipTokenizer(sd);
             List<float[]> deltaT = new ArrayList<>();
             for (ConceptPair p : config.concepts()) deltaT.add(textDirection(clip, clipTokenizer, p, device));
@@ -162,6 +166,7 @@ public final class Purger {
                     if (info.step() > config.steps())
                         throw new ClifException("--resume: the checkpoint is at step " + info.step() + ", beyond --steps " + config.steps());
                     first = info.step();
+                    if (scaler != null && info.scaler() != null) scaler.restore(info.scaler().scale(), info.scaler().goodSteps());
                     history.addAll(info.history());
                     elapsedBefore = info.elapsedSeconds();
                     log.info("resuming {} at step {}", out, first);
@@ -172,7 +177,7 @@ public final class Purger {
                     long t0 = System.nanoTime();
                     if (device.isCuda()) device.resetPeakMemory();
                     StepResult r = step(step, models, scheduler, ts, cond, uncond1, deltaT, pairPrompts, latentShape);
-                    double norm = adam.step(config.maxGradNorm());
+                    double norm = optimizerStep(adam, scaler, step + 1);
                     adam.zeroGrad();
                     if (device.isCuda()) device.synchronize();
                     double secs = (System.nanoTime() - t0) / 1e9;
@@ -188,7 +193,7 @@ public final class Purger {
                     if (done % config.checkpointEvery() == 0 || done == config.steps()) {
                         Path file = Checkpoint.file(out);
                         Checkpoint.save(file, done, trainable, names, adam, configJson, fingerprint, history,
-                                elapsedBefore + (System.nanoTime() - wallStart) / 1e9);
+                                elapsedBefore + (System.nanoTime() - wallStart) / 1e9, models.scaler());
                         log.info("checkpoint at step {}: {}", done, file);
                         l.onCheckpoint(done, file);
                     }
@@ -203,6 +208,22 @@ public final class Purger {
     }
 
     // ---- one step ---------------------------------------------------------------------------------------
+
+    /**
+     * AdamW's update with clipping; with fp16 loss scaling the gradients are unscaled first and a step whose
+     * gradients overflowed is skipped (the scaler halves its scale). Returns the gradient norm (NaN if skipped).
+     */
+    private double optimizerStep(AdamW adam, LossScaler scaler, int step) {
+        if (scaler != null) {
+            boolean overflow = adam.unscaleGradients(scaler.scale());
+            scaler.update(overflow);
+            if (overflow) {
+                log.warn("step {}: fp16 gradients overflowed; update skipped, loss scale now {}", step, scaler.scale());
+                return Double.NaN;
+            }
+        }
+        return adam.step(config.maxGradNorm());
+    }
 
     private record StepResult(String concept, int timestep, double objective, double preserve, double preserveWeight) {
         double loss() {
@@ -239,7 +260,10 @@ public final class Purger {
             int n = config.ddimSteps();
             int stop = config.mode() == PurgeConfig.Mode.CHAIN ? n - config.chainSteps()
                     : config.minStopIndex() + rnd.nextInt(config.maxStopIndex() - config.minStopIndex() + 1);
-            Tensor xt = denoise(m.frozen(), scheduler, ts, noise, context, uncond, config.guidance(), stop);
+            Tensor xt;
+            try (Autocast region = m.region(device)) {
+                xt = denoise(m.frozen(), scheduler, ts, noise, context, uncond, config.guidance(), stop);
+            }
             int t = (int) ts.get(stop);
             Tensor tt = ts.tensor(stop).to(device);
             double a = scheduler.alphaProd(t);
@@ -247,8 +271,11 @@ public final class Purger {
             if (config.method() == PurgeConfig.Method.ESD) {
                 objective = esd(m, xt, tt, context, uncond);
             } else if (config.mode() == PurgeConfig.Mode.CHAIN) {
-                Tensor x0Train = chain(m.trainable(), scheduler, ts, xt, context, uncond, stop, true);
-                Tensor x0Frozen = chain(m.frozen(), scheduler, ts, xt, context, uncond, stop, false);
+                Tensor x0Train, x0Frozen;
+                try (Autocast region = m.region(device)) {
+                    x0Train = chain(m.trainable(), scheduler, ts, xt, context, uncond, stop, true);
+                    x0Frozen = chain(m.frozen(), scheduler, ts, xt, context, uncond, stop, false);
+                }
                 objective = PurgeStep.fromX0(m, x0Train, x0Frozen, deltaT.get(pair), null).loss();
             } else {
                 objective = PurgeStep.run(m, xt, tt, a, context, uncond, config.trainGuidance(), deltaT.get(pair), null).loss();
@@ -297,34 +324,43 @@ public final class Purger {
     private double esd(PurgeStep.Models m, Tensor xt, Tensor tt, Tensor context, Tensor uncond) {
         try (TensorScope s = TensorScope.open()) {
             long b = xt.shape()[0];
-            Tensor epsTrain = m.trainable().forward(xt, tt, context, true);
-            Tensor both = m.frozen().forward(Tensor.cat(0, xt, xt), tt, Tensor.cat(0, uncond, context), false);
+            Tensor epsTrain, both;
+            try (Autocast region = m.region(xt.device())) {
+                epsTrain = m.trainable().forward(xt, tt, context, true);
+                both = m.frozen().forward(Tensor.cat(0, xt, xt), tt, Tensor.cat(0, uncond, context), false);
+            }
             Tensor e0 = both.narrow(0, 0, b);
             Tensor ep = both.narrow(0, b, b);
             double eta = config.esdEta();
             Tensor target = Tensor.axpby(1 + eta, e0, -eta, ep);
-            return mseBackward(epsTrain, target, 1.0);
+            return mseBackward(epsTrain, target, 1.0, m.gradScale());
         }
     }
 
     /** λ·MSE(ε_θ, ε_θ0) on benign conditioning; returns the unweighted MSE. */
     private static double preserve(PurgeStep.Models m, Tensor xt, Tensor tt, Tensor benign, double weight) {
         try (TensorScope s = TensorScope.open()) {
-            Tensor epsTrain = m.trainable().forward(xt, tt, benign, true);
-            Tensor epsFrozen = m.frozen().forward(xt, tt, benign, false);
-            return mseBackward(epsTrain, epsFrozen, weight);
+            Tensor epsTrain, epsFrozen;
+            try (Autocast region = m.region(xt.device())) {
+                epsTrain = m.trainable().forward(xt, tt, benign, true);
+                epsFrozen = m.frozen().forward(xt, tt, benign, false);
+            }
+            return mseBackward(epsTrain, epsFrozen, weight, m.gradScale());
         }
     }
 
-    /** MSE(pred, target) (in Java, double) and a backward from {@code pred} with weight·2(pred − target)/N. */
-    private static double mseBackward(Tensor pred, Tensor target, double weight) {
+    /**
+     * MSE(pred, target) (in Java, double) and a backward from {@code pred} with weight·2(pred − target)/N, times
+     * the loss scale {@code gradScale}.
+     */
+    private static double mseBackward(Tensor pred, Tensor target, double weight, double gradScale) {
         try (TensorScope s = TensorScope.open()) {
             Tensor diff = Tensor.axpby(1, pred.detach(), -1, target);
             float[] d = diff.to(Device.CPU, DType.F32).toFloatArray();
             double sum = 0;
             for (float v : d) sum += (double) v * v;
             double mse = sum / d.length;
-            if (weight > 0) Autograd.backward(pred, diff.scale(2.0 * weight / d.length));
+            if (weight > 0) Autograd.backward(pred, diff.scale(2.0 * weight * gradScale / d.length));
             return mse;
         }
     }
