@@ -118,6 +118,18 @@ class MixedPrecisionTest {
         assertEquals(0, grow.goodSteps());
     }
 
+    /** A short bf16 purge end to end on the CPU: finite losses, and the outputs keep the base's float32 tensors. */
+    @Test
+    void bf16PurgeRunsEndToEnd(@org.junit.jupiter.api.io.TempDir Path tmp) {
+        PurgeConfig cfg = PurgerTest.tiny(tmp.resolve("run")).steps(3).dtype(DType.BF16).build();
+        PurgeResult r = new Purger(cfg, GOLDEN.resolve("tiny-sd"), GOLDEN.resolve("tiny-clip")).run(null);
+        assertEquals(3, r.history().size());
+        for (PurgeListener.StepEvent e : r.history()) assertTrue(Double.isFinite(e.loss()) && Double.isFinite(e.gradNorm()), e.toString());
+        try (dev.clif.io.SafetensorsFile f = dev.clif.io.SafetensorsFile.open(r.modelDir().resolve(PurgerTest.UNET_FILE))) {
+            for (String n : f.names()) assertEquals(DType.F32, f.info(n).dtype(), n);
+        }
+    }
+
     private record StepGrads(double loss, float[] grads) {}
 
     /** tiny-sd + tiny-clip with the default parameter selection trainable and θ perturbed away from θ0. */
