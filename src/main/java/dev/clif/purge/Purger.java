@@ -113,7 +113,10 @@ public final class Purger {
         Path out = config.outputDir();
         String fingerprint = PurgedModel.fingerprint(modelDir);
         // Every model is held in float32; fp16/bf16 come from autocast regions around the forwards, so the trained
-        // weights are float32 master weights updated with float32 gradients (see PurgeStep.Models).
+        // weights are float32 master weights updated with float32 gradients (see PurgeStep.Models). The frozen
+        // models stay float32 too, although they need no master copy: then θ0 and an unchanged θ run exactly the
+        // same kernels, so E_I(θ) − E_I(θ0) is zero until θ moves, instead of half-precision rounding noise that the
+        // directional loss would take for a direction. The cost is memory (SD-1.5: about 9 GB of weights).
         try (TensorScope scope = TensorScope.open();
              StableDiffusion sd = StableDiffusion.load(modelDir, device, DType.F32);
              UNet trainable = UNet.load(modelDir.resolve("unet"), device, DType.F32);
