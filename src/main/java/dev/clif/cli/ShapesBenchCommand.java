@@ -45,6 +45,9 @@ public final class ShapesBenchCommand implements Callable<Integer> {
     @Option(names = "--preserve-weight", defaultValue = "0", description = "weight of the preservation term on benign prompts (0: off)")
     double preserveWeight;
 
+    @Option(names = "--params", split = ",", description = "what both purges train: xattn-kv (default), xattn, noxattn, full, or globs")
+    List<String> params;
+
     @Option(names = "--seed", defaultValue = "0")
     long seed;
 
@@ -70,7 +73,7 @@ public final class ShapesBenchCommand implements Callable<Integer> {
         if (!Files.isDirectory(sd) || !Files.isDirectory(clip))
             throw new ClifException(root + " has no sd/ and clip/ model folders (train them with `clif shapes train`)");
         ShapesBench.Config cfg = new ShapesBench.Config(sd, clip, source, target, methods, images, sampleSteps, guidance,
-                purgeSteps, lr, preserveWeight, seed, out);
+                purgeSteps, lr, preserveWeight, params, seed, out);
         ShapesBench.Report r = new ShapesBench(cfg).run(msg -> System.err.println("shapes bench: " + msg));
         System.out.print(ShapesBench.table(r));
         System.out.println("results: " + r.json().toAbsolutePath());

@@ -36,18 +36,26 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Per model: {@code purged_concept_rate} = share of images for concept prompts that show the source
  * colour; {@code target_rate} = share of them that show the target colour; {@code control_accuracy} = share of
- * control images that show the colour their prompt asks for. Results: a table, {@code bench.json} and
+ * control images drawn as asked ({@link #drawsExactly}: the prompt's colour and no other, in the asked shape where
+ * the judge is sure of the shape). Results: a table, {@code bench.json} and
  * {@code grid.png} (rows: prompts; columns: before, CLIF, ESD).
  */
 public final class ShapesBench {
     private static final Logger log = LoggerFactory.getLogger(ShapesBench.class);
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-    /** What to run. {@code purgeSteps}/{@code lr} apply to both methods. */
+    /**
+     * What to run. {@code purgeSteps}, {@code lr}, {@code preserveWeight} and {@code params} (parameter presets or globs,
+     * see {@link dev.clif.purge.ParameterSelection}) apply to both methods.
+     */
     public record Config(Path sdModel, Path clipModel, Colour source, Colour target, List<PurgeConfig.Method> methods,
                          int imagesPerPrompt, int sampleSteps, double guidance, int purgeSteps, double lr, double preserveWeight,
-                         long seed, Path out) {
+                         List<String> params, long seed, Path out) {
+        /** The default parameter selection of a purge ({@code xattn-kv}). */
+        public static final List<String> DEFAULT_PARAMS = List.of("xattn-kv");
+
         public Config {
+            params = params == null || params.isEmpty() ? DEFAULT_PARAMS : List.copyOf(params);
             if (source == target) throw new ClifException("the concept's source and target colours are the same: " + source.word());
             if (imagesPerPrompt < 1) throw new ClifException("--images must be at least 1");
             if (methods.isEmpty()) throw new ClifException("no purge method to compare");
@@ -75,6 +83,10 @@ public final class ShapesBench {
         Consumer<String> say = progress == null ? s -> {} : progress;
         List<String> conceptPrompts = Prompts.containing(config.source());
         List<String> controlPrompts = Prompts.controls(config.source(), config.target());
+        // A bad --params fails now, not after the unpurged model has been judged.
+        try (dev.clif.io.SafetensorsFile f = dev.clif.io.SafetensorsFile.open(config.sdModel().resolve("unet/diffusion_pytorch_model.safetensors"))) {
+            dev.clif.purge.ParameterSelection.select(f.names(), config.params());
+        }
         Map<String, Scores> scores = new LinkedHashMap<>();
         Map<String, List<Image>> firstImages = new LinkedHashMap<>();
         try {
@@ -118,6 +130,7 @@ public final class ShapesBench {
                 .prompts(promptsFile)
                 .method(method)
                 .steps(config.purgeSteps())
+                .params(config.params())
                 .lr(config.lr())
                 .seed(config.seed())
                 .checkpointEvery(Math.max(1, config.purgeSteps()))
@@ -149,9 +162,7 @@ public final class ShapesBench {
                         if (v.shows(config.target())) target++;
                     } else {
                         controlImages++;
-                        boolean right = true;
-                        for (Part part : Part.parse(prompt)) right &= v.shows(part.colour());
-                        if (right) controlsRight++;
+                        if (drawsExactly(v, Part.parse(prompt))) controlsRight++;
                     }
                 }
             }
@@ -161,6 +172,21 @@ public final class ShapesBench {
         log.info("{}: purged concept {} of {}, target {}, controls right {} of {}", column, shown, conceptImages, target,
                 controlsRight, controlImages);
         return s;
+    }
+
+    /**
+     * Whether a control picture is right: it shows every colour the prompt names and no other, and where the judge
+     * is confident of a blob's shape, that shape is the one asked for. Counting only "shows the asked colour" let a
+     * broken model score well: after an over-strong purge every picture became a blob of many colours, which
+     * contains the asked one (control accuracy rose from 68% to 78% while the pictures were garbage).
+     */
+    static boolean drawsExactly(Verdict v, List<Part> parts) {
+        java.util.Set<Colour> asked = java.util.EnumSet.noneOf(Colour.class);
+        for (Part p : parts) asked.add(p.colour());
+        if (!v.colours().equals(asked)) return false;
+        for (Part p : parts)
+            if (v.shape(p.colour()).map(k -> k != p.kind()).orElse(false)) return false;
+        return true;
     }
 
     /** Benign prompts: every two-shape caption whose colours are neither the source nor the target. */
@@ -207,6 +233,7 @@ public final class ShapesBench {
         o.put("purge_steps", config.purgeSteps());
         o.put("lr", config.lr());
         o.put("preserve_weight", config.preserveWeight());
+        o.putPOJO("params", config.params());
         o.put("seed", config.seed());
         o.put("sd_model", config.sdModel().toString());
         o.put("clip_model", config.clipModel().toString());

@@ -20,15 +20,30 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ShapesBenchTest {
     @Test
+    void aControlIsRightOnlyWhenDrawnExactlyAsAsked() {
+        List<Part> asked = Part.parse("a green circle");
+        java.util.Map<Colour, Double> cov = java.util.Map.of(Colour.GREEN, 0.1);
+        assertTrue(ShapesBench.drawsExactly(new Verdict(java.util.Set.of(Colour.GREEN), java.util.Map.of(), cov), asked),
+                "green, shape unnamed");
+        assertTrue(ShapesBench.drawsExactly(new Verdict(java.util.Set.of(Colour.GREEN), java.util.Map.of(Colour.GREEN, ShapeKind.CIRCLE), cov), asked));
+        assertFalse(ShapesBench.drawsExactly(new Verdict(java.util.Set.of(Colour.GREEN), java.util.Map.of(Colour.GREEN, ShapeKind.SQUARE), cov), asked),
+                "a confidently named wrong shape");
+        assertFalse(ShapesBench.drawsExactly(new Verdict(java.util.Set.of(Colour.GREEN, Colour.BLUE, Colour.YELLOW), java.util.Map.of(), cov), asked),
+                "a many-coloured blob contains green but is not a green circle");
+        assertFalse(ShapesBench.drawsExactly(new Verdict(java.util.Set.of(), java.util.Map.of(), java.util.Map.of()), asked), "nothing drawn");
+    }
+
+    @Test
     void benchWritesEveryFieldAndAGrid(@TempDir Path tmp) throws Exception {
         assertTrue(ShippedModels.present(), "this build ships no shapes-world models");
         Path models = ShippedModels.folder();
         ShapesBench.Config cfg = new ShapesBench.Config(models.resolve("sd"), models.resolve("clip"), Colour.RED,
-                Colour.BLUE, List.of(PurgeConfig.Method.CLIF, PurgeConfig.Method.ESD), 1, 4, 5, 3, 3e-3, 1, 3, tmp.resolve("bench"));
+                Colour.BLUE, List.of(PurgeConfig.Method.CLIF, PurgeConfig.Method.ESD), 1, 4, 5, 3, 3e-3, 1, null, 3, tmp.resolve("bench"));
         ShapesBench.Report r = new ShapesBench(cfg).run(null);
         JsonNode j = new ObjectMapper().readTree(r.json().toFile());
         assertEquals("red=>blue", j.get("concept").asText());
         assertEquals(1, j.get("images_per_prompt").asInt());
+        assertEquals("xattn-kv", j.get("params").get(0).asText());
         for (String block : List.of("unpurged", "clif", "esd")) {
             JsonNode b = j.get(block);
             assertNotNull(b, block);
