@@ -121,6 +121,8 @@ int32_t clif_tensor_detach(clif_tensor t, clif_tensor *out);
 int32_t clif_tensor_max_abs_diff(clif_tensor a, clif_tensor b, double *out);
 /* 1 if every element is finite (always 1 for integer dtypes). */
 int32_t clif_tensor_all_finite(clif_tensor t, int32_t *out);
+/* Sum of the squares of all elements, accumulated in double on the tensor's device (0 for an empty tensor). */
+int32_t clif_tensor_sum_squares(clif_tensor t, double *out);
 
 /* Number of tensor handles alive in this process (for leak checks). */
 int64_t clif_tensor_live_count(void);

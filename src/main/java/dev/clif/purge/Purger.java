@@ -353,17 +353,15 @@ public final class Purger {
     }
 
     /**
-     * MSE(pred, target) (in Java, double) and a backward from {@code pred} with weight·2(pred − target)/N, times
+     * MSE(pred, target) (summed natively in double) and a backward from {@code pred} with weight·2(pred − target)/N, times
      * the loss scale {@code gradScale}.
      */
     private static double mseBackward(Tensor pred, Tensor target, double weight, double gradScale) {
         try (TensorScope s = TensorScope.open()) {
             Tensor diff = Tensor.axpby(1, pred.detach(), -1, target);
-            float[] d = diff.to(Device.CPU, DType.F32).toFloatArray();
-            double sum = 0;
-            for (float v : d) sum += (double) v * v;
-            double mse = sum / d.length;
-            if (weight > 0) Autograd.backward(pred, diff.scale(2.0 * weight * gradScale / d.length));
+            long n = diff.numel();
+            double mse = diff.sumOfSquares() / n;
+            if (weight > 0) Autograd.backward(pred, diff.scale(2.0 * weight * gradScale / n));
             return mse;
         }
     }

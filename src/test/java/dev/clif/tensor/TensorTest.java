@@ -65,6 +65,12 @@ class TensorTest {
             assertArrayEquals(new float[] {-1, -2}, s.toFloatArray());
             assertEquals(12.0, c.maxAbsDiff(a), 0);
             assertTrue(c.allFinite());
+            assertEquals(7 * 7 + 14 * 14, c.sumOfSquares(), 0);
+            // accumulated in double: 1e20² would overflow a float sum
+            try (Tensor big = Tensor.of(new float[] {1e20f, -1e20f}, 2); Tensor none = Tensor.zeros(DType.F32, Device.CPU, 0)) {
+                assertEquals(2e40, big.sumOfSquares(), 2e40 * 1e-6);
+                assertEquals(0, none.sumOfSquares());
+            }
         }
         try (Tensor n = Tensor.of(new float[] {1, Float.NaN}, 2)) {
             assertFalse(n.allFinite());
