@@ -62,6 +62,27 @@ void set(bool cuda, bool on, at::ScalarType dtype) {
 
 bool clif::autocast_enabled(bool cuda) { return enabled(cuda); }
 
+clif::AutocastState clif::AutocastState::current() {
+    AutocastState s;
+    s.cpu = enabled(false);
+    s.cuda = enabled(true);
+    s.cpu_dtype = dtype_of(false);
+    s.cuda_dtype = dtype_of(true);
+    return s;
+}
+
+clif::AutocastRestore::AutocastRestore(const AutocastState &s) : previous_(AutocastState::current()), nested_(s.cpu || s.cuda) {
+    if (nested_) at::autocast::increment_nesting();
+    set(false, s.cpu, s.cpu_dtype);
+    set(true, s.cuda, s.cuda_dtype);
+}
+
+clif::AutocastRestore::~AutocastRestore() {
+    set(false, previous_.cpu, previous_.cpu_dtype);
+    set(true, previous_.cuda, previous_.cuda_dtype);
+    if (nested_ && at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+}
+
 extern "C" {
 
 int32_t clif_autocast_begin(int32_t device, int32_t dtype) {

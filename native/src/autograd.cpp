@@ -13,6 +13,7 @@ namespace {
 // The recomputation closure, carried through the autograd context (saved_data holds IValues only).
 struct Closure : torch::CustomClassHolder {
     std::function<at::Tensor(const std::vector<at::Tensor> &)> fn;
+    AutocastState autocast;  // the precision the block ran in, for its recomputation
 };
 
 struct CheckpointFunction : public torch::autograd::Function<CheckpointFunction> {
@@ -42,6 +43,7 @@ struct CheckpointFunction : public torch::autograd::Function<CheckpointFunction>
         at::Tensor out;
         {
             at::AutoGradMode enable(true);
+            AutocastRestore precision(closure->autocast);
             out = closure->fn(detached);
         }
         at::Tensor g = grad_outputs[0].defined() ? grad_outputs[0] : at::zeros_like(out);
@@ -62,6 +64,7 @@ at::Tensor checkpoint(std::function<at::Tensor(const std::vector<at::Tensor> &)>
                       const std::vector<at::Tensor> &inputs) {
     auto closure = c10::make_intrusive<Closure>();
     closure->fn = std::move(fn);
+    closure->autocast = AutocastState::current();
     torch::autograd::variable_list args;
     args.reserve(inputs.size() + 1);
     args.push_back(at::zeros({}, inputs.at(0).options().requires_grad(false)).requires_grad_(true));

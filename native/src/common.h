@@ -20,6 +20,27 @@ namespace clif {
 // that call kernels autocast does not see (oneDNN, fused attention) must step aside while it is.
 bool autocast_enabled(bool cuda);
 
+// This thread's autocast settings (on/off and dtype, CPU and CUDA), captured when a checkpointed block runs
+// forward so that its recomputation during backward, which happens outside any autocast region, runs in the same
+// precision. AutocastRestore applies them for a scope and puts the previous ones back.
+struct AutocastState {
+    bool cpu = false, cuda = false;
+    at::ScalarType cpu_dtype = at::kBFloat16, cuda_dtype = at::kHalf;
+    static AutocastState current();
+};
+
+class AutocastRestore {
+  public:
+    explicit AutocastRestore(const AutocastState &s);
+    ~AutocastRestore();
+    AutocastRestore(const AutocastRestore &) = delete;
+    AutocastRestore &operator=(const AutocastRestore &) = delete;
+
+  private:
+    AutocastState previous_;
+    bool nested_;
+};
+
 
 extern std::atomic<int64_t> live_tensors;
 

@@ -96,6 +96,25 @@ class MixedPrecisionTest {
     }
 
     /**
+     * Gradient checkpointing recomputes blocks during backward, outside the autocast region: the recomputation must
+     * run in the precision of the original forward, so the gradients match those of the step without checkpointing.
+     */
+    @Test
+    void gradientCheckpointingRecomputesUnderTheSameAutocast() {
+        try (TensorScope s = TensorScope.open(); Fixture f = new Fixture()) {
+            StepGrads plain = f.step(DType.BF16, null);
+            f.trainable.setGradientCheckpointing(true);
+            StepGrads recomputed = f.step(DType.BF16, null);
+            assertEquals(plain.loss, recomputed.loss);
+            // Measured 0.99998: the recomputed blocks run without autograd recording, which changes a few bf16
+            // roundings; a recomputation in fp32 would land near the bf16-vs-fp32 cosine (0.989), and before the
+            // recomputation restored autocast, backward failed on a dtype mismatch.
+            assertTrue(cosine(plain.grads, recomputed.grads) > 0.9999,
+                    "bf16 gradients with checkpointing differ: cosine " + cosine(plain.grads, recomputed.grads));
+        }
+    }
+
+    /**
      * fp16 loss scaling, checked in fp32 where it can be: a power-of-two scale multiplies every gradient exactly, so
      * after unscaling they equal the unscaled step's bit for bit; a scale that overflows is caught.
      */
