@@ -109,14 +109,16 @@ int32_t clif_optim_unscale_grads(clif_optim o, double inv_scale, int32_t *out_fo
         not_null(out_found_inf, "out_found_inf");
         check_arg(std::isfinite(inv_scale) && inv_scale > 0, "inv_scale must be a finite number > 0");
         at::NoGradGuard no_grad;
-        bool found = false;
+        // One flag on the device, read once: a read per tensor would synchronise with the GPU for each of them.
+        at::Tensor all_finite;
         for (auto &p : s.params) {
             at::Tensor &g = p.mutable_grad();
             if (!g.defined()) continue;
             g.mul_(inv_scale);
-            if (!found && !g.isfinite().all().item<bool>()) found = true;
+            at::Tensor ok = g.isfinite().all();
+            all_finite = all_finite.defined() ? all_finite.logical_and(ok) : ok;
         }
-        *out_found_inf = found ? 1 : 0;
+        *out_found_inf = all_finite.defined() && !all_finite.item<bool>() ? 1 : 0;
     });
 }
 

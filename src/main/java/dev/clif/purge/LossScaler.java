@@ -20,10 +20,7 @@ public final class LossScaler {
 
     /** A scaler in a given state (from a checkpoint). */
     public LossScaler(double scale, int goodSteps) {
-        if (!(scale > 0) || Double.isInfinite(scale)) throw new IllegalArgumentException("loss scale must be a positive number, got " + scale);
-        if (goodSteps < 0) throw new IllegalArgumentException("good steps must be >= 0");
-        this.scale = scale;
-        this.goodSteps = goodSteps;
+        restore(scale, goodSteps);
     }
 
     public double scale() {
@@ -36,9 +33,10 @@ public final class LossScaler {
 
     /** Sets the state (resuming from a checkpoint). */
     public void restore(double scale, int goodSteps) {
-        LossScaler checked = new LossScaler(scale, goodSteps);
-        this.scale = checked.scale;
-        this.goodSteps = checked.goodSteps;
+        if (!(scale > 0) || Double.isInfinite(scale)) throw new IllegalArgumentException("loss scale must be a positive number, got " + scale);
+        if (goodSteps < 0) throw new IllegalArgumentException("good steps must be >= 0");
+        this.scale = scale;
+        this.goodSteps = goodSteps;
     }
 
     /** Records the outcome of a step: {@code foundInf} halves the scale, otherwise a good step may double it. */

@@ -2,8 +2,6 @@ package dev.clif.cli;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -16,30 +14,19 @@ import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.clif.io.SafetensorsTest;
-import picocli.CommandLine;
 
 class CliTest {
-    record Run(int exit, String out, String err) {}
-
-    static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cl = Main.commandLine();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        int exit = cl.execute(args);
-        return new Run(exit, out.toString(), err.toString());
+    static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     @TestFactory
     Stream<DynamicTest> inspectRefusesEveryMalformedFileWithOneLineAndExit2() {
         Map<Path, String> corpus = SafetensorsTest.corpus();
         return corpus.entrySet().stream().map(e -> DynamicTest.dynamicTest(e.getKey().getFileName().toString(), () -> {
-            Run r = run("inspect", e.getKey().toString());
-            assertEquals(2, r.exit(), r.err());
+            CliRun r = run("inspect", e.getKey().toString());
             assertEquals("", r.out(), "nothing on stdout for a bad file");
-            assertEquals(1, r.err().lines().count(), "one line: " + r.err());
-            assertTrue(r.err().startsWith("clif: ") && r.err().contains(e.getValue()), r.err());
+            r.assertOneLineExit2(e.getValue());
         }));
     }
 
@@ -47,7 +34,7 @@ class CliTest {
     void inspectListsTensorsOfAFile() {
         Path f = Path.of(System.getProperty("clif.golden", "../shared/golden"), "cases/unet_forward.safetensors");
         Assumptions.assumeTrue(Files.exists(f));
-        Run r = run("inspect", f.toString());
+        CliRun r = run("inspect", f.toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("latents") && r.out().contains("[2, 4, 16, 16]") && r.out().contains("8 tensors"), r.out());
     }
@@ -56,7 +43,7 @@ class CliTest {
     void inspectDescribesAModelFolder() {
         Path d = Path.of(System.getProperty("clif.golden", "../shared/golden"), "tiny-sd");
         Assumptions.assumeTrue(Files.isDirectory(d));
-        Run r = run("inspect", d.toString());
+        CliRun r = run("inspect", d.toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("StableDiffusionPipeline with 5 components"), r.out());
         assertTrue(r.out().contains("2,164,452 parameters in 494 tensors"), r.out());
@@ -64,13 +51,13 @@ class CliTest {
 
     @Test
     void missingPathsAndPickledWeightsAreOneLineErrors(@TempDir Path tmp) throws Exception {
-        Run missing = run("inspect", tmp.resolve("nope").toString());
+        CliRun missing = run("inspect", tmp.resolve("nope").toString());
         assertEquals(2, missing.exit());
         assertEquals(1, missing.err().lines().count(), missing.err());
         Path unet = Files.createDirectories(tmp.resolve("unet"));
         Files.writeString(unet.resolve("config.json"), "{\"_class_name\": \"UNet2DConditionModel\"}");
         Files.write(unet.resolve("diffusion_pytorch_model.bin"), new byte[] {1, 2, 3});
-        Run pickled = run("inspect", unet.toString());
+        CliRun pickled = run("inspect", unet.toString());
         assertEquals(2, pickled.exit());
         assertTrue(pickled.err().contains("never unpickles"), pickled.err());
         assertEquals(1, pickled.err().lines().count());
@@ -78,14 +65,14 @@ class CliTest {
 
     @Test
     void unknownOptionsExit2() {
-        Run r = run("inspect", "--bogus", "x");
+        CliRun r = run("inspect", "--bogus", "x");
         assertEquals(2, r.exit());
         assertEquals(1, r.err().lines().count(), r.err());
     }
 
     @Test
     void versionNamesLibtorchAndTheLibrary() {
-        Run r = run("--version");
+        CliRun r = run("--version");
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("libtorch 1.") || r.out().contains("libtorch 2."), r.out());
         assertTrue(r.out().contains("CUDA: "), r.out());
@@ -97,9 +84,9 @@ class CliTest {
         Path model = Path.of(System.getProperty("clif.golden", "../shared/golden"), "tiny-sd");
         Assumptions.assumeTrue(Files.isDirectory(model));
         String[] args = {"generate", "--model", model.toString(), "--prompt", "a red car", "--steps", "4", "--seed", "11"};
-        Run a = run(concat(args, "--out", tmp.resolve("a.png").toString()));
-        Run b = run(concat(args, "--out", tmp.resolve("b.png").toString()));
-        Run c = run("generate", "--model", model.toString(), "--prompt", "a red car", "--steps", "4", "--seed", "12",
+        CliRun a = run(concat(args, "--out", tmp.resolve("a.png").toString()));
+        CliRun b = run(concat(args, "--out", tmp.resolve("b.png").toString()));
+        CliRun c = run("generate", "--model", model.toString(), "--prompt", "a red car", "--steps", "4", "--seed", "12",
                 "--out", tmp.resolve("c.png").toString());
         assertEquals(0, a.exit(), a.err());
         assertEquals(0, b.exit(), b.err());
@@ -117,7 +104,7 @@ class CliTest {
         Assumptions.assumeTrue(Files.isDirectory(model));
         for (String[] extra : new String[][] {{"--size", "33x32"}, {"--size", "big"}, {"--scheduler", "dpm"}, {"--steps", "0"},
                 {"--dtype", "fp16"}}) {
-            Run r = run(concat(new String[] {"generate", "--model", model.toString(), "--prompt", "x", "--out",
+            CliRun r = run(concat(new String[] {"generate", "--model", model.toString(), "--prompt", "x", "--out",
                     tmp.resolve("x.png").toString()}, extra));
             assertEquals(2, r.exit(), String.join(" ", extra) + ": " + r.err());
             assertEquals(1, r.err().lines().filter(l -> l.startsWith("clif: ")).count(), r.err());

@@ -2,11 +2,9 @@ package dev.clif.purge;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import dev.clif.cli.Main;
+import dev.clif.cli.CliRun;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -17,11 +15,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import picocli.CommandLine;
 
 /** `clif purge` and `clif apply-delta`: a short happy path, and one line + exit 2 for each kind of bad input. */
 class PurgeCliTest {
-    record Run(int exit, String out, String err) {}
 
     @TempDir
     Path tmp;
@@ -31,14 +27,8 @@ class PurgeCliTest {
         Assumptions.assumeTrue(Files.isDirectory(PurgerTest.SD) && Files.isDirectory(PurgerTest.CLIP));
     }
 
-    static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cl = Main.commandLine();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        int exit = cl.execute(args);
-        return new Run(exit, out.toString(), err.toString());
+    static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     List<String> purge(String out, String... extra) {
@@ -49,26 +39,24 @@ class PurgeCliTest {
         return a;
     }
 
-    static void assertOneLineExit2(Run r, String expected) {
-        assertEquals(2, r.exit(), r.err());
-        assertEquals(1, r.err().lines().count(), "one line: " + r.err());
-        assertTrue(r.err().startsWith("clif: ") && r.err().contains(expected), r.err());
+    static void assertOneLineExit2(CliRun r, String expected) {
+        r.assertOneLineExit2(expected);
     }
 
     @Test
     void purgeThenApplyDelta() throws IOException {
-        Run r = run(purge("run", "--steps", "2", "--batch", "1", "--seed", "3").toArray(String[]::new));
+        CliRun r = run(purge("run", "--steps", "2", "--batch", "1", "--seed", "3").toArray(String[]::new));
         assertEquals(0, r.exit(), r.err());
         Path model = tmp.resolve("run/model");
         assertTrue(Files.isRegularFile(model.resolve(PurgerTest.UNET_FILE)));
         assertTrue(r.out().contains("delta: "), r.out());
-        Run a = run("apply-delta", "--model", PurgerTest.SD.toString(), "--delta", tmp.resolve("run/delta.safetensors").toString(),
+        CliRun a = run("apply-delta", "--model", PurgerTest.SD.toString(), "--delta", tmp.resolve("run/delta.safetensors").toString(),
                 "--out", tmp.resolve("rebuilt").toString());
         assertEquals(0, a.exit(), a.err());
         for (String f : PurgerTest.tree(model))
             assertArrayEquals(Files.readAllBytes(model.resolve(f)), Files.readAllBytes(tmp.resolve("rebuilt").resolve(f)), f);
         // a delta for another base: one line, exit 2
-        Run wrong = run("apply-delta", "--model", model.toString(), "--delta", tmp.resolve("run/delta.safetensors").toString(),
+        CliRun wrong = run("apply-delta", "--model", model.toString(), "--delta", tmp.resolve("run/delta.safetensors").toString(),
                 "--out", tmp.resolve("wrong").toString());
         assertOneLineExit2(wrong, "another base model");
         // an output folder that exists (and is not empty)

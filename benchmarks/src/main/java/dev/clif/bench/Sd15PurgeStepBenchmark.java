@@ -81,7 +81,9 @@ public class Sd15PurgeStepBenchmark {
         models = new PurgeStep.Models(trainable, frozen, vae, clip, ClipImageProcessor.OPENAI_MEAN, ClipImageProcessor.OPENAI_STD,
                 dtype, null);
         xt = Tensor.randn(4, DType.F32, device, 1, 4, pixels / 8, pixels / 8);
-        timestep = Tensor.of(new long[] {600}, 1).to(device);
+        try (Tensor t = Tensor.of(new long[] {600}, 1)) {
+            timestep = t.to(device);
+        }
         context = Tensor.randn(5, DType.F32, device, 1, 77, unetConfig.crossAttentionDim().get(0));
         deltaT = new float[clip.config().projectionDim()];
         java.util.SplittableRandom r = new java.util.SplittableRandom(6);
