@@ -123,6 +123,15 @@ int32_t clif_tensor_max_abs_diff(clif_tensor a, clif_tensor b, double *out);
 int32_t clif_tensor_all_finite(clif_tensor t, int32_t *out);
 /* Sum of the squares of all elements, accumulated in double on the tensor's device (0 for an empty tensor). */
 int32_t clif_tensor_sum_squares(clif_tensor t, double *out);
+/* Sum of a * b over all elements, accumulated in double (shapes must match; no gradient). */
+int32_t clif_tensor_dot(clif_tensor a, clif_tensor b, double *out);
+/* Matrix product of two 2-D tensors, [n, k] x [k, m] -> [n, m] (tracked by autograd). */
+int32_t clif_tensor_matmul(clif_tensor a, clif_tensor b, clif_tensor *out);
+/* The 2-D tensor's transpose [m, n] for [n, m] (a view; tracked by autograd). */
+int32_t clif_tensor_transpose(clif_tensor t, clif_tensor *out);
+/* t += alpha * other, in place and outside autograd (for adding a regulariser's gradient to a parameter's
+ * gradient). Shapes, devices and dtypes must match. */
+int32_t clif_tensor_add_scaled_(clif_tensor t, double alpha, clif_tensor other);
 
 /* Number of tensor handles alive in this process (for leak checks). */
 int64_t clif_tensor_live_count(void);

@@ -201,6 +201,53 @@ int32_t clif_tensor_sum_squares(clif_tensor t, double *out) {
     });
 }
 
+int32_t clif_tensor_dot(clif_tensor a, clif_tensor b, double *out) {
+    return clif::guard(__func__, [&] {
+        not_null(out, "out");
+        const auto &x = unwrap(a, "a");
+        const auto &y = unwrap(b, "b");
+        check_arg(x.sizes() == y.sizes(), "shapes differ: " + c10::str(x.sizes()) + " vs " + c10::str(y.sizes()));
+        check_arg(x.numel() == 0 || (at::isFloatingType(x.scalar_type()) && at::isFloatingType(y.scalar_type())),
+                  "dot needs floating-point tensors");
+        at::NoGradGuard no_grad;
+        *out = x.numel() == 0 ? 0.0 : (x.detach().to(at::kDouble) * y.detach().to(at::kDouble)).sum().item<double>();
+    });
+}
+
+int32_t clif_tensor_matmul(clif_tensor a, clif_tensor b, clif_tensor *out) {
+    return clif::guard(__func__, [&] {
+        not_null(out, "out");
+        const auto &x = unwrap(a, "a");
+        const auto &y = unwrap(b, "b");
+        check_arg(x.dim() == 2 && y.dim() == 2 && x.size(1) == y.size(0),
+                  "matmul needs [n, k] x [k, m], got " + c10::str(x.sizes()) + " x " + c10::str(y.sizes()));
+        check_arg(x.scalar_type() == y.scalar_type(), "matmul operands differ in dtype");
+        check_arg(x.device() == y.device(), "matmul operands are on different devices");
+        *out = wrap(x.matmul(y));
+    });
+}
+
+int32_t clif_tensor_transpose(clif_tensor t, clif_tensor *out) {
+    return clif::guard(__func__, [&] {
+        not_null(out, "out");
+        const auto &x = unwrap(t);
+        check_arg(x.dim() == 2, "transpose needs a 2-D tensor, got " + c10::str(x.sizes()));
+        *out = wrap(x.t());
+    });
+}
+
+int32_t clif_tensor_add_scaled_(clif_tensor t, double alpha, clif_tensor other) {
+    return clif::guard(__func__, [&] {
+        at::Tensor x = unwrap(t, "t");
+        const auto &y = unwrap(other, "other");
+        check_arg(x.sizes() == y.sizes(), "shapes differ: " + c10::str(x.sizes()) + " vs " + c10::str(y.sizes()));
+        check_arg(x.scalar_type() == y.scalar_type(), "dtypes differ");
+        check_arg(x.device() == y.device(), "devices differ");
+        at::NoGradGuard no_grad;
+        x.add_(y, alpha);
+    });
+}
+
 int32_t clif_tensor_all_finite(clif_tensor t, int32_t *out) {
     return clif::guard(__func__, [&] {
         not_null(out, "out");

@@ -2221,6 +2221,253 @@ public class clif_h extends clif_h$shared {
         }
     }
 
+    private static class clif_tensor_dot {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_tensor_dot");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_dot(clif_tensor a, clif_tensor b, double *out)
+     * }
+     */
+    public static FunctionDescriptor clif_tensor_dot$descriptor() {
+        return clif_tensor_dot.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_dot(clif_tensor a, clif_tensor b, double *out)
+     * }
+     */
+    public static MethodHandle clif_tensor_dot$handle() {
+        return clif_tensor_dot.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_dot(clif_tensor a, clif_tensor b, double *out)
+     * }
+     */
+    public static MemorySegment clif_tensor_dot$address() {
+        return clif_tensor_dot.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_tensor_dot(clif_tensor a, clif_tensor b, double *out)
+     * }
+     */
+    public static int clif_tensor_dot(MemorySegment a, MemorySegment b, MemorySegment out) {
+        var mh$ = clif_tensor_dot.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_tensor_dot", a, b, out);
+            }
+            return (int)mh$.invokeExact(a, b, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_tensor_matmul {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_tensor_matmul");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_matmul(clif_tensor a, clif_tensor b, clif_tensor *out)
+     * }
+     */
+    public static FunctionDescriptor clif_tensor_matmul$descriptor() {
+        return clif_tensor_matmul.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_matmul(clif_tensor a, clif_tensor b, clif_tensor *out)
+     * }
+     */
+    public static MethodHandle clif_tensor_matmul$handle() {
+        return clif_tensor_matmul.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_matmul(clif_tensor a, clif_tensor b, clif_tensor *out)
+     * }
+     */
+    public static MemorySegment clif_tensor_matmul$address() {
+        return clif_tensor_matmul.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_tensor_matmul(clif_tensor a, clif_tensor b, clif_tensor *out)
+     * }
+     */
+    public static int clif_tensor_matmul(MemorySegment a, MemorySegment b, MemorySegment out) {
+        var mh$ = clif_tensor_matmul.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_tensor_matmul", a, b, out);
+            }
+            return (int)mh$.invokeExact(a, b, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_tensor_transpose {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_tensor_transpose");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_transpose(clif_tensor t, clif_tensor *out)
+     * }
+     */
+    public static FunctionDescriptor clif_tensor_transpose$descriptor() {
+        return clif_tensor_transpose.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_transpose(clif_tensor t, clif_tensor *out)
+     * }
+     */
+    public static MethodHandle clif_tensor_transpose$handle() {
+        return clif_tensor_transpose.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_transpose(clif_tensor t, clif_tensor *out)
+     * }
+     */
+    public static MemorySegment clif_tensor_transpose$address() {
+        return clif_tensor_transpose.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_tensor_transpose(clif_tensor t, clif_tensor *out)
+     * }
+     */
+    public static int clif_tensor_transpose(MemorySegment t, MemorySegment out) {
+        var mh$ = clif_tensor_transpose.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_tensor_transpose", t, out);
+            }
+            return (int)mh$.invokeExact(t, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_tensor_add_scaled_ {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_DOUBLE,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_tensor_add_scaled_");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_add_scaled_(clif_tensor t, double alpha, clif_tensor other)
+     * }
+     */
+    public static FunctionDescriptor clif_tensor_add_scaled_$descriptor() {
+        return clif_tensor_add_scaled_.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_add_scaled_(clif_tensor t, double alpha, clif_tensor other)
+     * }
+     */
+    public static MethodHandle clif_tensor_add_scaled_$handle() {
+        return clif_tensor_add_scaled_.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_tensor_add_scaled_(clif_tensor t, double alpha, clif_tensor other)
+     * }
+     */
+    public static MemorySegment clif_tensor_add_scaled_$address() {
+        return clif_tensor_add_scaled_.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_tensor_add_scaled_(clif_tensor t, double alpha, clif_tensor other)
+     * }
+     */
+    public static int clif_tensor_add_scaled_(MemorySegment t, double alpha, MemorySegment other) {
+        var mh$ = clif_tensor_add_scaled_.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_tensor_add_scaled_", t, alpha, other);
+            }
+            return (int)mh$.invokeExact(t, alpha, other);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class clif_tensor_live_count {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             clif_h.C_LONG    );

@@ -106,11 +106,14 @@ public final class PurgeCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "continue the purge checkpointed in --out")
     boolean resume;
 
-    @Option(names = "--preserve", description = "benign prompts: adds λ·MSE(ε_θ, ε_θ0) on them")
+    @Option(names = "--preserve", description = "benign prompts: adds λ·MSE(ε_θ, ε_θ0) on them (and/or keeps their keys and values, --preserve-kv-weight)")
     Path preserve;
 
-    @Option(names = "--preserve-weight", description = "λ of the preservation term (default 1)")
+    @Option(names = "--preserve-weight", description = "λ of the ε-MSE preservation term (default 1, or 0 with --preserve-kv-weight)")
     Double preserveWeight;
+
+    @Option(names = "--preserve-kv-weight", description = "λ of Σ‖(W − W0)e‖² over the benign prompts' tokens e, W the trained attn2.to_k/to_v (default 0: off)")
+    Double preserveKvWeight;
 
     @Option(names = "--out", required = true, description = "output folder (must not exist or be empty, unless --resume)")
     Path out;
@@ -120,6 +123,7 @@ public final class PurgeCommand implements Callable<Integer> {
         List<ConceptPair> pairs = new ArrayList<>();
         for (String c : concepts) pairs.add(ConceptPair.parse(c));
         if (preserveWeight != null && preserve == null) throw new ClifException("--preserve-weight needs --preserve FILE");
+        if (preserveKvWeight != null && preserve == null) throw new ClifException("--preserve-kv-weight needs --preserve FILE");
         if (betas.length != 2) throw new ClifException("--betas needs two numbers, e.g. 0.9,0.999");
         Device d;
         DType t;
@@ -135,7 +139,8 @@ public final class PurgeCommand implements Callable<Integer> {
                 .maxGradNorm(maxGradNorm).params(params).mode(PurgeConfig.Mode.parse(mode)).chainSteps(chainSteps).ddimSteps(ddimSteps)
                 .guidance(guidance).trainGuidance(trainGuidance).esdEta(esdEta).batch(batch).seed(seed).imageSize(size).device(d).dtype(t)
                 .gradientCheckpointing(gradientCheckpointing).checkpointEvery(checkpointEvery)
-                .preserve(preserve, preserveWeight == null ? 1.0 : preserveWeight).outputDir(out).resume(resume);
+                .preserve(preserve, preserveWeight != null ? preserveWeight : preserveKvWeight != null ? 0 : 1.0)
+                .preserveKv(preserveKvWeight == null ? 0 : preserveKvWeight).outputDir(out).resume(resume);
         if (stopRange != null) {
             String[] p = stopRange.split(":");
             try {

@@ -55,6 +55,7 @@ public record PurgeConfig(
         int checkpointEvery,
         Path preserveFile,
         double preserveWeight,
+        double preserveKvWeight,
         int imageSize,
         Path outputDir,
         boolean resume) {
@@ -148,6 +149,9 @@ public record PurgeConfig(
         positive("batch", batch);
         positive("checkpoint interval", checkpointEvery);
         if (!(preserveWeight >= 0) || !Double.isFinite(preserveWeight)) throw new ClifException("--preserve-weight must be a finite number >= 0");
+        if (!(preserveKvWeight >= 0) || !Double.isFinite(preserveKvWeight)) throw new ClifException("--preserve-kv-weight must be a finite number >= 0");
+        if (preserveKvWeight > 0 && preserveFile == null)
+            throw new ClifException("--preserve-kv-weight needs --preserve FILE (the benign prompts whose keys and values are kept)");
         if (imageSize < 0) throw new ClifException("image size must be >= 0 (0 = the model's native size)");
         if (outputDir == null) throw new ClifException("no output folder (--out DIR)");
     }
@@ -156,8 +160,14 @@ public record PurgeConfig(
         if (v < 1) throw new ClifException(what + " must be at least 1, got " + v);
     }
 
+    /** Whether MSE(ε_θ, ε_θ0) on the benign prompts is part of the loss. */
     public boolean preserves() {
         return preserveFile != null && preserveWeight > 0;
+    }
+
+    /** Whether the benign prompts' cross-attention keys and values are kept ({@link KvPreservation}). */
+    public boolean preservesKv() {
+        return preserveFile != null && preserveKvWeight > 0;
     }
 
     public static Builder builder() {
@@ -193,6 +203,7 @@ public record PurgeConfig(
         b.checkpointEvery = checkpointEvery;
         b.preserveFile = preserveFile;
         b.preserveWeight = preserveWeight;
+        b.preserveKvWeight = preserveKvWeight;
         b.imageSize = imageSize;
         b.outputDir = outputDir;
         b.resume = resume;
@@ -233,6 +244,7 @@ public record PurgeConfig(
         o.put("checkpoint_every", checkpointEvery);
         o.put("preserve_file", preserveFile == null ? null : preserveFile.toString());
         o.put("preserve_weight", preserveWeight);
+        o.put("preserve_kv_weight", preserveKvWeight);
         o.put("image_size", imageSize);
         o.put("output_dir", outputDir.toString());
         return o;
@@ -284,6 +296,7 @@ public record PurgeConfig(
         private int checkpointEvery = 50;
         private Path preserveFile;
         private double preserveWeight = 1.0;
+        private double preserveKvWeight;
         private int imageSize;
         private Path outputDir;
         private boolean resume;
@@ -328,6 +341,8 @@ public record PurgeConfig(
         public Builder gradientCheckpointing(boolean g) { gradientCheckpointing = g; return this; }
         public Builder checkpointEvery(int n) { checkpointEvery = n; return this; }
         public Builder preserve(Path f, double weight) { preserveFile = f; preserveWeight = weight; return this; }
+        /** λ of the key/value preservation on the {@link #preserve} prompts (0: off, the default). */
+        public Builder preserveKv(double weight) { preserveKvWeight = weight; return this; }
         public Builder imageSize(int s) { imageSize = s; return this; }
         public Builder outputDir(Path d) { outputDir = d; return this; }
         public Builder resume(boolean r) { resume = r; return this; }
@@ -337,7 +352,7 @@ public record PurgeConfig(
             int hi = maxStopIndex == null ? ddimSteps - 1 : maxStopIndex;
             return new PurgeConfig(concepts, promptsFile, templates, method, steps, lr, beta1, beta2, weightDecay, maxGradNorm,
                     params, mode, chainSteps, ddimSteps, lo, hi, guidance, trainGuidance, esdEta, batch, seed, device, dtype,
-                    gradientCheckpointing, checkpointEvery, preserveFile, preserveWeight, imageSize, outputDir, resume);
+                    gradientCheckpointing, checkpointEvery, preserveFile, preserveWeight, preserveKvWeight, imageSize, outputDir, resume);
         }
     }
 }

@@ -5,7 +5,10 @@ import java.util.List;
 
 /** Hears about a purge as it runs (progress bars, logging, experiment tracking). Called on the purging thread. */
 public interface PurgeListener {
-    /** What one optimiser step did. {@code step} counts from 1. */
+    /**
+     * What one optimiser step did. {@code step} counts from 1; {@code loss} = {@code objectiveLoss} (CLIF or ESD) +
+     * {@code preserveLoss} (the preservation terms as weighted in the loss; 0 without them).
+     */
     record StepEvent(int step, int total, String concept, int timestep, double loss, double objectiveLoss, double preserveLoss,
                      double gradNorm, double stepSeconds, long peakDeviceMemory, double etaSeconds) {}
 

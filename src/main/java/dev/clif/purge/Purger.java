@@ -76,7 +76,7 @@ public final class Purger {
                 throw new ClifException(modelDir + ": not a Stable Diffusion folder (no " + c + "/)");
         checkLossModel(clipDir);
         this.prompts = config.promptsFile() == null ? null : PromptList.read(config.promptsFile());
-        this.preservePrompts = config.preserves() ? PromptList.read(config.preserveFile()) : null;
+        this.preservePrompts = config.preserves() || config.preservesKv() ? PromptList.read(config.preserveFile()) : null;
         if (config.method() == PurgeConfig.Method.ESD && config.mode() == PurgeConfig.Mode.CHAIN)
             throw new ClifException("--method esd supports --mode one-step only");
         Path out = config.outputDir();
@@ -122,6 +122,7 @@ public final class Purger {
              UNet trainable = UNet.load(modelDir.resolve("unet"), device, DType.F32);
              ClipModel clip = loadClip(device, DType.F32)) {
             List<String> names = ParameterSelection.select(trainable.parameterNames(), config.params());
+            if (config.preservesKv()) KvPreservation.checkSelection(names, config.params()); // before anything is written
             for (String n : names) trainable.setRequiresGrad(n, true);
             if (config.gradientCheckpointing()) trainable.setGradientCheckpointing(true);
             try {
@@ -146,7 +147,14 @@ public final class Purger {
                 pairPrompts.add(prompts == null ? List.of(p.source()) : PromptList.forConcept(prompts, p));
             Conditioning cond = new Conditioning(sd);
             Tensor uncond1 = cond.get("");
+            KvPreservation kv = null;
             try {
+            if (config.preservesKv()) {
+                kv = KvPreservation.create(names, config.params(), preservePrompts.stream().map(PromptList.Prompt::text).toList(),
+                        cond::get, config.preserveKvWeight());
+                log.info("keeping the cross-attention keys and values of {} benign prompts on {} tensors (weight {})",
+                        preservePrompts.size(), kv.names().size(), config.preserveKvWeight());
+            }
 
             int size = config.imageSize() == 0 ? sd.defaultImageSize() : config.imageSize();
             int f = sd.vaeScaleFactor();
@@ -180,7 +188,7 @@ public final class Purger {
                     long t0 = System.nanoTime();
                     if (device.isCuda()) device.resetPeakMemory();
                     StepResult r = step(step, models, scheduler, ts, cond, uncond1, deltaT, pairPrompts, latentShape);
-                    double norm = optimizerStep(adam, scaler, step + 1);
+                    Update u = optimizerStep(adam, scaler, step + 1, models, kv);
                     adam.zeroGrad();
                     if (device.isCuda()) device.synchronize();
                     double secs = (System.nanoTime() - t0) / 1e9;
@@ -188,10 +196,11 @@ public final class Purger {
                     stepTimeSum += secs;
                     int done = step + 1;
                     double eta = stepTimeSum / (done - first) * (config.steps() - done);
-                    PurgeListener.StepEvent e = new PurgeListener.StepEvent(done, config.steps(), r.concept, r.timestep, r.loss(),
-                            r.objective, r.preserve, norm, secs, peak, eta);
+                    double preserveLoss = r.preserveWeight * r.preserve + config.preserveKvWeight() * u.kvPenalty();
+                    PurgeListener.StepEvent e = new PurgeListener.StepEvent(done, config.steps(), r.concept, r.timestep,
+                            r.objective + preserveLoss, r.objective, preserveLoss, u.gradNorm(), secs, peak, eta);
                     history.add(e);
-                    log.debug("step {}/{} {} t={} loss {} grad norm {} {} s", done, config.steps(), r.concept, r.timestep, r.loss(), norm, secs);
+                    log.debug("step {}/{} {} t={} loss {} grad norm {} {} s", done, config.steps(), r.concept, r.timestep, e.loss(), e.gradNorm(), secs);
                     l.onStep(e);
                     if (done % config.checkpointEvery() == 0 || done == config.steps()) {
                         Path file = Checkpoint.file(out);
@@ -205,6 +214,7 @@ public final class Purger {
                 return writeOutputs(trainable, names, fingerprint, history, wall, first);
             }
             } finally {
+                if (kv != null) kv.close();
                 cond.close();
             }
         }
@@ -214,25 +224,27 @@ public final class Purger {
 
     /**
      * AdamW's update with clipping; with fp16 loss scaling the gradients are unscaled first and a step whose
-     * gradients overflowed is skipped (the scaler halves its scale). Returns the gradient norm (NaN if skipped).
+     * gradients overflowed is skipped (the scaler halves its scale). The key/value preservation's gradient is added
+     * first. Returns the gradient norm (NaN if skipped) and the unweighted key/value penalty.
      */
-    private double optimizerStep(AdamW adam, LossScaler scaler, int step) {
+    private Update optimizerStep(AdamW adam, LossScaler scaler, int step, PurgeStep.Models m, KvPreservation kv) {
         if (scaler != null) {
             boolean overflow = adam.unscaleGradients(scaler.scale());
             scaler.update(overflow);
             if (overflow) {
                 log.warn("step {}: fp16 gradients overflowed; update skipped, loss scale now {}", step, scaler.scale());
-                return Double.NaN;
+                return new Update(Double.NaN, 0);
             }
         }
-        return adam.step(config.maxGradNorm());
+        // After unscaling: the key/value term's gradient is exact and needs no loss scale.
+        double penalty = kv == null ? 0 : kv.addGradients(m.trainable(), m.frozen());
+        return new Update(adam.step(config.maxGradNorm()), penalty);
     }
 
-    private record StepResult(String concept, int timestep, double objective, double preserve, double preserveWeight) {
-        double loss() {
-            return objective + preserveWeight * preserve;
-        }
-    }
+    private record Update(double gradNorm, double kvPenalty) {}
+
+    /** One step's terms: the purge objective and the unweighted ε-MSE on a benign prompt (0 without it). */
+    private record StepResult(String concept, int timestep, double objective, double preserve, double preserveWeight) {}
 
     /** The per-step seed: SplitMix64 of (seed, step), non-negative (torch seeds are unsigned). */
     static long stepSeed(long seed, int step) {
@@ -284,13 +296,13 @@ public final class Purger {
                 objective = PurgeStep.run(m, xt, tt, a, context, uncond, config.trainGuidance(), deltaT.get(pair), null).loss();
             }
             double preserve = 0;
-            if (preservePrompts != null) {
+            if (config.preserves()) {
                 Tensor[] benign = new Tensor[b];
                 for (int i = 0; i < b; i++)
                     benign[i] = cond.get(preservePrompts.get((int) (((long) step * b + i) % preservePrompts.size())).text());
                 preserve = preserve(m, xt, tt, b == 1 ? benign[0] : Tensor.cat(0, benign), config.preserveWeight());
             }
-            return new StepResult(concept.toString(), t, objective, preserve, preservePrompts == null ? 0 : config.preserveWeight());
+            return new StepResult(concept.toString(), t, objective, preserve, config.preserves() ? config.preserveWeight() : 0);
         }
     }
 

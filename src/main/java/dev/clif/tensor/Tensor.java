@@ -346,6 +346,32 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
+    /** The matrix product of two 2-D tensors, [n, k] x [k, m] = [n, m] (tracked by autograd). */
+    public Tensor matmul(Tensor other) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            NativeLibrary.check(clif_h.clif_tensor_matmul(handle(), other.handle(), out));
+            return adopt(out);
+        }
+    }
+
+    /** The transpose of a 2-D tensor (a view sharing storage; tracked by autograd). */
+    public Tensor transpose() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            NativeLibrary.check(clif_h.clif_tensor_transpose(handle(), out));
+            return adopt(out);
+        }
+    }
+
+    /**
+     * {@code this += alpha * other} in place, outside autograd: how a regulariser's gradient is added to a
+     * parameter's gradient (see {@link dev.clif.model.NativeModule#gradient}).
+     */
+    public void addScaledInPlace(double alpha, Tensor other) {
+        NativeLibrary.check(clif_h.clif_tensor_add_scaled_(handle(), alpha, other.handle()));
+    }
+
     public Tensor clamp(double lo, double hi) {
         if (!(lo <= hi)) throw new IllegalArgumentException("clamp range [" + lo + ", " + hi + "] is empty");
         try (Arena arena = Arena.ofConfined()) {
@@ -405,6 +431,15 @@ public final class Tensor implements AutoCloseable {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(ValueLayout.JAVA_DOUBLE);
             NativeLibrary.check(clif_h.clif_tensor_sum_squares(handle(), out));
+            return out.get(ValueLayout.JAVA_DOUBLE, 0);
+        }
+    }
+
+    /** Σ this·other over all elements (shapes must match), accumulated in double where the tensors live. */
+    public double dot(Tensor other) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.JAVA_DOUBLE);
+            NativeLibrary.check(clif_h.clif_tensor_dot(handle(), other.handle(), out));
             return out.get(ValueLayout.JAVA_DOUBLE, 0);
         }
     }

@@ -71,6 +71,12 @@ class PurgeCliTest {
     }
 
     @Test
+    void keyValuePreservationNeedsBenignPrompts() {
+        assertOneLineExit2(run(purge("x", "--preserve-kv-weight", "1").toArray(String[]::new)), "--preserve-kv-weight needs --preserve FILE");
+        assertFalse(Files.exists(tmp.resolve("x")));
+    }
+
+    @Test
     void unknownPresetAndEmptyGlob() {
         assertOneLineExit2(run(purge("x", "--params", "attention").toArray(String[]::new)), "unknown parameter preset");
         assertOneLineExit2(run(purge("y", "--params", "*.attn9.*").toArray(String[]::new)), "matches no UNet parameter");

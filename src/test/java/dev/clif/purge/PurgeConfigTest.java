@@ -115,6 +115,12 @@ class PurgeConfigTest {
                 () -> PurgeConfig.builder().concept("a=>b").outputDir(tmp).dtype(DType.F16).device(Device.CPU).build());
         assertTrue(e.getMessage().contains("needs a CUDA device"), e.getMessage());
         assertThrows(ClifException.class, () -> PurgeConfig.builder().outputDir(tmp).build());
+        e = assertThrows(ClifException.class, () -> PurgeConfig.builder().concept("a=>b").outputDir(tmp).preserveKv(1).build());
+        assertTrue(e.getMessage().contains("--preserve FILE"), e.getMessage());
+        assertThrows(ClifException.class, () -> PurgeConfig.builder().concept("a=>b").outputDir(tmp).preserve(tmp, 0).preserveKv(-1).build());
+        PurgeConfig kvOnly = PurgeConfig.builder().concept("a=>b").outputDir(tmp).preserve(tmp, 0).preserveKv(0.5).build();
+        assertTrue(kvOnly.preservesKv() && !kvOnly.preserves());
+        assertEquals(0.5, kvOnly.toJson().get("preserve_kv_weight").asDouble());
         assertThrows(ClifException.class, () -> PurgeConfig.builder().concept("a=>b").outputDir(tmp).steps(0).build());
         assertThrows(ClifException.class, () -> PurgeConfig.builder().concept("a=>b").outputDir(tmp).ddimSteps(10).stopIndexRange(3, 10).build());
         assertThrows(ClifException.class, () -> PurgeConfig.builder().concept("a=>b").outputDir(tmp).templates(List.of("no slot")).build());

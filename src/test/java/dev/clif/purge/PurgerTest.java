@@ -167,6 +167,13 @@ class PurgerTest {
                 assertTrue(Double.isFinite(e.loss()) && e.gradNorm() > 0 && Double.isFinite(e.gradNorm()), e.toString());
         }
         assertTrue(chain.history().get(1).preserveLoss() > 0, "θ moved, so the preservation MSE is positive at step 2");
+        PurgeResult kv = new Purger(tiny(tmp.resolve("kv")).steps(2).preserve(benign, 0).preserveKv(3).build(), SD, CLIP).run(null);
+        assertEquals(0.0, kv.history().get(0).preserveLoss(), "θ = θ0 at step 1: the benign keys and values are untouched");
+        assertTrue(kv.history().get(1).preserveLoss() > 0, "θ moved at step 1, so the key/value penalty is positive at step 2");
+        assertEquals(kv.history().get(1).objectiveLoss() + kv.history().get(1).preserveLoss(), kv.history().get(1).loss(), 1e-12);
+        ClifException e = assertThrows(ClifException.class, () -> new Purger(tiny(tmp.resolve("kv-none")).steps(1).params("noxattn")
+                .preserve(benign, 0).preserveKv(1).build(), SD, CLIP).run(null));
+        assertTrue(e.getMessage().contains("trains no attn2.to_k or attn2.to_v"), e.getMessage());
         assertTrue(esd.trainableParameters().stream().noneMatch(n -> n.contains(".attn2.")));
     }
 

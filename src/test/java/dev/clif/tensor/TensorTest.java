@@ -37,6 +37,29 @@ class TensorTest {
     }
 
     @Test
+    void matmulTransposeDotAndInPlaceAddMatchHostArithmetic() {
+        float[] a = {1, 2, 3, 4, 5, 6};          // [2, 3]
+        float[] b = {7, 8, 9, 10, 11, 12};       // [3, 2]
+        try (TensorScope s = TensorScope.open()) {
+            Tensor ta = Tensor.of(a, 2, 3), tb = Tensor.of(b, 3, 2);
+            Tensor c = ta.matmul(tb);
+            assertArrayEquals(new long[] {2, 2}, c.shape());
+            assertArrayEquals(new float[] {58, 64, 139, 154}, c.toFloatArray());
+            Tensor at = ta.transpose();
+            assertArrayEquals(new long[] {3, 2}, at.shape());
+            assertArrayEquals(new float[] {1, 4, 2, 5, 3, 6}, at.toFloatArray());
+            assertEquals(1 * 7 + 2 * 8 + 3 * 9 + 4 * 10 + 5 * 11 + 6 * 12, ta.dot(tb.reshape(2, 3)), 0);
+            Tensor acc = Tensor.of(new float[] {1, 1, 1, 1}, 2, 2);
+            acc.addScaledInPlace(0.5, c);
+            assertArrayEquals(new float[] {30, 33, 70.5f, 78}, acc.toFloatArray());
+            Exception e = assertThrows(RuntimeException.class, () -> ta.matmul(ta));
+            assertTrue(e.getMessage().contains("[2, 3] x [2, 3]"), e.getMessage());
+            assertThrows(RuntimeException.class, () -> acc.addScaledInPlace(1, ta));
+            assertThrows(RuntimeException.class, () -> ta.dot(tb));
+        }
+    }
+
+    @Test
     void convertsDtypes() {
         try (Tensor t = Tensor.of(new float[] {1.5f, -2.25f}, 2); Tensor d = t.to(DType.F64); Tensor h = t.to(DType.F16);
              Tensor back = h.to(DType.F32)) {
