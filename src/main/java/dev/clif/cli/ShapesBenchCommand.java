@@ -36,14 +36,21 @@ public final class ShapesBenchCommand implements Callable<Integer> {
     @Option(names = "--guidance", defaultValue = "5")
     double guidance;
 
-    @Option(names = "--purge-steps", defaultValue = "200")
+    @Option(names = "--purge-steps", defaultValue = "400")
     int purgeSteps;
+
+    @Option(names = "--purge-batch", defaultValue = "4", description = "noise samples and prompts per purge step (default: ${DEFAULT-VALUE})")
+    int purgeBatch;
 
     @Option(names = "--lr", defaultValue = "3e-3", description = "purge learning rate (the tiny models barely move at SD's 1e-5)")
     double lr;
 
-    @Option(names = "--preserve-weight", defaultValue = "0", description = "weight of the preservation term on benign prompts (0: off)")
+    @Option(names = "--preserve-weight", defaultValue = "0", description = "weight of the ε-MSE preservation term on benign prompts (0: off)")
     double preserveWeight;
+
+    @Option(names = "--preserve-kv-weight", defaultValue = "0.15",
+            description = "weight of keeping the benign prompts' cross-attention keys and values (0: off; default ${DEFAULT-VALUE})")
+    double preserveKvWeight;
 
     @Option(names = "--params", split = ",", description = "what both purges train: xattn-kv (default), xattn, noxattn, full, or globs")
     List<String> params;
@@ -73,7 +80,7 @@ public final class ShapesBenchCommand implements Callable<Integer> {
         if (!Files.isDirectory(sd) || !Files.isDirectory(clip))
             throw new ClifException(root + " has no sd/ and clip/ model folders (train them with `clif shapes train`)");
         ShapesBench.Config cfg = new ShapesBench.Config(sd, clip, source, target, methods, images, sampleSteps, guidance,
-                purgeSteps, lr, preserveWeight, params, seed, out);
+                purgeSteps, purgeBatch, lr, preserveWeight, preserveKvWeight, params, seed, out);
         ShapesBench.Report r = new ShapesBench(cfg).run(msg -> System.err.println("shapes bench: " + msg));
         System.out.print(ShapesBench.table(r));
         System.out.println("results: " + r.json().toAbsolutePath());

@@ -49,8 +49,8 @@ public final class ShapesBench {
      * see {@link dev.clif.purge.ParameterSelection}) apply to both methods.
      */
     public record Config(Path sdModel, Path clipModel, Colour source, Colour target, List<PurgeConfig.Method> methods,
-                         int imagesPerPrompt, int sampleSteps, double guidance, int purgeSteps, double lr, double preserveWeight,
-                         List<String> params, long seed, Path out) {
+                         int imagesPerPrompt, int sampleSteps, double guidance, int purgeSteps, int purgeBatch, double lr,
+                         double preserveWeight, double preserveKvWeight, List<String> params, long seed, Path out) {
         /** The default parameter selection of a purge ({@code xattn-kv}). */
         public static final List<String> DEFAULT_PARAMS = List.of("xattn-kv");
 
@@ -58,6 +58,7 @@ public final class ShapesBench {
             params = params == null || params.isEmpty() ? DEFAULT_PARAMS : List.copyOf(params);
             if (source == target) throw new ClifException("the concept's source and target colours are the same: " + source.word());
             if (imagesPerPrompt < 1) throw new ClifException("--images must be at least 1");
+            if (purgeBatch < 1) throw new ClifException("--purge-batch must be at least 1");
             if (methods.isEmpty()) throw new ClifException("no purge method to compare");
         }
 
@@ -85,7 +86,10 @@ public final class ShapesBench {
         List<String> controlPrompts = Prompts.controls(config.source(), config.target());
         // A bad --params fails now, not after the unpurged model has been judged.
         try (dev.clif.io.SafetensorsFile f = dev.clif.io.SafetensorsFile.open(config.sdModel().resolve("unet/diffusion_pytorch_model.safetensors"))) {
-            dev.clif.purge.ParameterSelection.select(f.names(), config.params());
+            List<String> selected = dev.clif.purge.ParameterSelection.select(f.names(), config.params());
+            if (config.preserveKvWeight() > 0 && selected.stream().noneMatch(dev.clif.purge.KvPreservation::readsText))
+                throw new ClifException("--params " + String.join(",", config.params()) + " trains no attn2.to_k or attn2.to_v weight, "
+                        + "so the key/value preservation has nothing to keep: add --preserve-kv-weight 0");
         }
         Map<String, Scores> scores = new LinkedHashMap<>();
         Map<String, List<Image>> firstImages = new LinkedHashMap<>();
@@ -118,12 +122,12 @@ public final class ShapesBench {
         AtomicFile.writeBytes(promptsFile, (String.join("\n", prompts) + "\n").getBytes(StandardCharsets.UTF_8));
         if (Files.exists(runDir)) deleteTree(runDir);
         PurgeConfig.Builder b = PurgeConfig.builder();
-        if (config.preserveWeight() > 0) {
+        if (config.preserveWeight() > 0 || config.preserveKvWeight() > 0) {
             // Preserve on two-shape scenes without the source or target colour; the controls judged afterwards are
             // single shapes, so the preservation set and the evaluation set do not overlap.
             Path preserveFile = config.out().resolve("preserve-prompts.txt");
             AtomicFile.writeBytes(preserveFile, (String.join("\n", preservePrompts()) + "\n").getBytes(StandardCharsets.UTF_8));
-            b.preserve(preserveFile, config.preserveWeight());
+            b.preserve(preserveFile, config.preserveWeight()).preserveKv(config.preserveKvWeight());
         }
         PurgeConfig pc = b
                 .concept(config.concept())
@@ -134,6 +138,7 @@ public final class ShapesBench {
                 .lr(config.lr())
                 .seed(config.seed())
                 .checkpointEvery(Math.max(1, config.purgeSteps()))
+                .batch(config.purgeBatch())
                 .outputDir(runDir)
                 .build();
         return new Purger(pc, config.sdModel(), config.clipModel()).run(null);
@@ -231,8 +236,10 @@ public final class ShapesBench {
         o.put("sample_steps", config.sampleSteps());
         o.put("guidance", config.guidance());
         o.put("purge_steps", config.purgeSteps());
+        o.put("purge_batch", config.purgeBatch());
         o.put("lr", config.lr());
         o.put("preserve_weight", config.preserveWeight());
+        o.put("preserve_kv_weight", config.preserveKvWeight());
         o.putPOJO("params", config.params());
         o.put("seed", config.seed());
         o.put("sd_model", config.sdModel().toString());

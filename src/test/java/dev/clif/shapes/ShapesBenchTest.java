@@ -38,7 +38,7 @@ class ShapesBenchTest {
         assertTrue(ShippedModels.present(), "this build ships no shapes-world models");
         Path models = ShippedModels.folder();
         ShapesBench.Config cfg = new ShapesBench.Config(models.resolve("sd"), models.resolve("clip"), Colour.RED,
-                Colour.BLUE, List.of(PurgeConfig.Method.CLIF, PurgeConfig.Method.ESD), 1, 4, 5, 3, 3e-3, 1, null, 3, tmp.resolve("bench"));
+                Colour.BLUE, List.of(PurgeConfig.Method.CLIF, PurgeConfig.Method.ESD), 1, 4, 5, 3, 2, 3e-3, 1, 0.15, null, 3, tmp.resolve("bench"));
         ShapesBench.Report r = new ShapesBench(cfg).run(null);
         JsonNode j = new ObjectMapper().readTree(r.json().toFile());
         assertEquals("red=>blue", j.get("concept").asText());

@@ -41,7 +41,7 @@ public final class SdTrainer {
     public record Config(String unetJson, int steps, int batch, double lr, int warmup, double captionDropout,
                          int checkpointEvery) {
         public static Config standard() {
-            return new Config(ShapesModels.unetJson(), 2000, 32, 1e-3, 100, 0.1, 100);
+            return new Config(ShapesModels.unetJson(), 6000, 32, 1e-3, 100, 0.1, 100);
         }
     }
 
