@@ -250,6 +250,9 @@ public record PurgeConfig(
         return o;
     }
 
+    /** Fields newer than some checkpoints, with the value an older checkpoint's run had. */
+    static final Map<String, JsonNode> ADDED_LATER = Map.of("preserve_kv_weight", com.fasterxml.jackson.databind.node.DoubleNode.valueOf(0.0));
+
     /** Fields that may change between an interrupted run and its resumption without changing the result. */
     static final List<String> RESUMABLE_CHANGES = List.of("steps", "checkpoint_every", "output_dir", "device", "prompts_file", "preserve_file");
 
@@ -261,7 +264,7 @@ public record PurgeConfig(
         for (Iterator<Map.Entry<String, JsonNode>> it = now.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             if (RESUMABLE_CHANGES.contains(e.getKey())) continue;
-            JsonNode old = saved.get(e.getKey());
+            JsonNode old = saved.has(e.getKey()) ? saved.get(e.getKey()) : ADDED_LATER.get(e.getKey());
             if (old == null || !old.toString().equals(e.getValue().toString())) return e.getKey() + ": " + old + " in the checkpoint, " + e.getValue() + " now";
         }
         return null;

@@ -121,6 +121,14 @@ class PurgeConfigTest {
         PurgeConfig kvOnly = PurgeConfig.builder().concept("a=>b").outputDir(tmp).preserve(tmp, 0).preserveKv(0.5).build();
         assertTrue(kvOnly.preservesKv() && !kvOnly.preserves());
         assertEquals(0.5, kvOnly.toJson().get("preserve_kv_weight").asDouble());
+        // A checkpoint from before the key/value term resumes under a config without it, and only then.
+        PurgeConfig plain = PurgeConfig.builder().concept("a=>b").outputDir(tmp).build();
+        com.fasterxml.jackson.databind.node.ObjectNode older = plain.toJson();
+        older.remove("preserve_kv_weight");
+        assertNull(PurgeConfig.resumeConflict(older, plain.toJson()));
+        String conflict = PurgeConfig.resumeConflict(older, PurgeConfig.builder().concept("a=>b").outputDir(tmp).preserve(tmp, 1)
+                .preserveKv(0.5).build().toJson());
+        assertTrue(conflict != null && conflict.startsWith("preserve_kv_weight"), conflict);
         assertThrows(ClifException.class, () -> PurgeConfig.builder().concept("a=>b").outputDir(tmp).steps(0).build());
         assertThrows(ClifException.class, () -> PurgeConfig.builder().concept("a=>b").outputDir(tmp).ddimSteps(10).stopIndexRange(3, 10).build());
         assertThrows(ClifException.class, () -> PurgeConfig.builder().concept("a=>b").outputDir(tmp).templates(List.of("no slot")).build());
