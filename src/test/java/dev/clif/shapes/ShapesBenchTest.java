@@ -34,6 +34,16 @@ class ShapesBenchTest {
     }
 
     @Test
+    void aKeyValuePreservationWithoutKeysOrValuesToKeepFailsBeforeAnythingIsJudged(@TempDir Path tmp) {
+        Path models = ShippedModels.folder();
+        ShapesBench.Config cfg = new ShapesBench.Config(models.resolve("sd"), models.resolve("clip"), Colour.RED, Colour.BLUE,
+                List.of(PurgeConfig.Method.CLIF), 1, 4, 5, 3, 1, 3e-3, 0, 0.15, List.of("noxattn"), 3, tmp.resolve("bench"));
+        dev.clif.ClifException e = assertThrows(dev.clif.ClifException.class, () -> new ShapesBench(cfg).run(null));
+        assertTrue(e.getMessage().contains("--preserve-kv-weight 0"), e.getMessage());
+        assertFalse(java.nio.file.Files.exists(tmp.resolve("bench")), "nothing written");
+    }
+
+    @Test
     void benchWritesEveryFieldAndAGrid(@TempDir Path tmp) throws Exception {
         assertTrue(ShippedModels.present(), "this build ships no shapes-world models");
         Path models = ShippedModels.folder();
