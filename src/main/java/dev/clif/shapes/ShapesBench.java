@@ -44,9 +44,9 @@ import org.slf4j.LoggerFactory;
  * {@link dev.clif.purge.KvPreservation}): a key/value edit trained on red prompts alone also moves every other
  * prompt, since the prompts share most of their tokens (the padding above all). On the shipped models, 8 images
  * per prompt, 400 steps of batch 4: without it CLIF took red from 98.6% to 26.4% and control accuracy from 100%
- * to 16.7% (ESD: 47.2% and 16.7%); with it (λ = 0.15) red went to 5.6%, 0.0% and 1.4% for seeds 0, 1 and 2 while
- * controls stayed at 99.2–100%. Batch 4 because at batch 1 (λ = 0.1) the purge ended at 34.7% red for seed 0 and
- * 16.7% for seed 1.
+ * to 16.7% (ESD: 47.2% and 16.7%); with it (λ = 0.15, the 270 {@link #preservePrompts}) red went to 0.0%, 0.0%,
+ * 5.6% and 2.8% for seeds 0 to 3 while controls stayed at 98.3–100%. Batch 4 because at batch 1 the purge ended
+ * anywhere between 17% and 35% red depending on the seed.
  */
 public final class ShapesBench {
     private static final Logger log = LoggerFactory.getLogger(ShapesBench.class);
@@ -131,8 +131,8 @@ public final class ShapesBench {
         if (Files.exists(runDir)) deleteTree(runDir);
         PurgeConfig.Builder b = PurgeConfig.builder();
         if (config.preserveWeight() > 0 || config.preserveKvWeight() > 0) {
-            // Preserve on two-shape scenes without the source or target colour; the controls judged afterwards are
-            // single shapes, so the preservation set and the evaluation set do not overlap.
+            // Preserve on two-shape scenes without the source colour; the controls judged afterwards are single
+            // shapes, so the preservation set and the evaluation set do not overlap.
             Path preserveFile = config.out().resolve("preserve-prompts.txt");
             AtomicFile.writeBytes(preserveFile, (String.join("\n", preservePrompts()) + "\n").getBytes(StandardCharsets.UTF_8));
             b.preserve(preserveFile, config.preserveWeight()).preserveKv(config.preserveKvWeight());
@@ -202,13 +202,17 @@ public final class ShapesBench {
         return true;
     }
 
-    /** Benign prompts: every two-shape caption whose colours are neither the source nor the target. */
+    /**
+     * Benign prompts: every two-shape caption that does not name the source colour. The target's are among them:
+     * a red=>blue purge should leave what "a blue square and a green circle" draws alone, as a real purge should
+     * leave its target concept ("clothed person") alone.
+     */
     List<String> preservePrompts() {
         List<String> out = new ArrayList<>();
         for (Colour c : Colour.values()) {
-            if (c == config.source() || c == config.target()) continue;
+            if (c == config.source()) continue;
             for (String p : Prompts.pairs(c))
-                if (!Prompts.mentions(p, config.source()) && !Prompts.mentions(p, config.target()) && !out.contains(p)) out.add(p);
+                if (!Prompts.mentions(p, config.source()) && !out.contains(p)) out.add(p);
         }
         return out;
     }
