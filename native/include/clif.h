@@ -121,9 +121,8 @@ int32_t clif_tensor_detach(clif_tensor t, clif_tensor *out);
 int32_t clif_tensor_max_abs_diff(clif_tensor a, clif_tensor b, double *out);
 /* 1 if every element is finite (always 1 for integer dtypes). */
 int32_t clif_tensor_all_finite(clif_tensor t, int32_t *out);
-/* Sum of the squares of all elements, accumulated in double on the tensor's device (0 for an empty tensor). */
-int32_t clif_tensor_sum_squares(clif_tensor t, double *out);
-/* Sum of a * b over all elements, accumulated in double (shapes must match; no gradient). */
+/* Sum of a * b over all elements, accumulated in double on the tensors' device (shapes must match; no gradient;
+ * 0 for empty tensors). With a == b: the sum of squares. */
 int32_t clif_tensor_dot(clif_tensor a, clif_tensor b, double *out);
 /* Matrix product of two 2-D tensors, [n, k] x [k, m] -> [n, m] (tracked by autograd). */
 int32_t clif_tensor_matmul(clif_tensor a, clif_tensor b, clif_tensor *out);

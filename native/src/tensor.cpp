@@ -191,16 +191,6 @@ int32_t clif_tensor_max_abs_diff(clif_tensor a, clif_tensor b, double *out) {
     });
 }
 
-int32_t clif_tensor_sum_squares(clif_tensor t, double *out) {
-    return clif::guard(__func__, [&] {
-        not_null(out, "out");
-        const auto &x = unwrap(t);
-        check_arg(x.numel() == 0 || at::isFloatingType(x.scalar_type()), "sum of squares needs a floating-point tensor");
-        at::NoGradGuard no_grad;
-        *out = x.numel() == 0 ? 0.0 : x.detach().to(at::kDouble).square().sum().item<double>();
-    });
-}
-
 int32_t clif_tensor_dot(clif_tensor a, clif_tensor b, double *out) {
     return clif::guard(__func__, [&] {
         not_null(out, "out");

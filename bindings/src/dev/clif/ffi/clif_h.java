@@ -2160,67 +2160,6 @@ public class clif_h extends clif_h$shared {
         }
     }
 
-    private static class clif_tensor_sum_squares {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            clif_h.C_INT,
-            clif_h.C_POINTER,
-            clif_h.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_tensor_sum_squares");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t clif_tensor_sum_squares(clif_tensor t, double *out)
-     * }
-     */
-    public static FunctionDescriptor clif_tensor_sum_squares$descriptor() {
-        return clif_tensor_sum_squares.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t clif_tensor_sum_squares(clif_tensor t, double *out)
-     * }
-     */
-    public static MethodHandle clif_tensor_sum_squares$handle() {
-        return clif_tensor_sum_squares.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t clif_tensor_sum_squares(clif_tensor t, double *out)
-     * }
-     */
-    public static MemorySegment clif_tensor_sum_squares$address() {
-        return clif_tensor_sum_squares.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t clif_tensor_sum_squares(clif_tensor t, double *out)
-     * }
-     */
-    public static int clif_tensor_sum_squares(MemorySegment t, MemorySegment out) {
-        var mh$ = clif_tensor_sum_squares.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("clif_tensor_sum_squares", t, out);
-            }
-            return (int)mh$.invokeExact(t, out);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
     private static class clif_tensor_dot {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             clif_h.C_INT,

@@ -36,23 +36,24 @@ public final class KvPreservation implements AutoCloseable {
     }
 
     /** Whether a parameter is a key or value projection of the cross-attention (reads the text conditioning). */
-    public static boolean readsText(String name) {
+    static boolean readsText(String name) {
         return name.endsWith(".attn2.to_k.weight") || name.endsWith(".attn2.to_v.weight");
     }
 
     /** The trained names that {@link #readsText}; fails when there are none (nothing to keep). */
-    static List<String> checkSelection(List<String> trained, List<String> params) {
+    public static List<String> checkSelection(List<String> trained, List<String> params) {
         List<String> kept = new ArrayList<>();
         for (String n : trained) if (readsText(n)) kept.add(n);
         if (kept.isEmpty())
             throw new ClifException("--preserve-kv-weight keeps the cross-attention keys and values of benign prompts, but --params "
-                    + String.join(",", params) + " trains no attn2.to_k or attn2.to_v weight");
+                    + String.join(",", params) + " trains no attn2.to_k or attn2.to_v weight: choose other --params, or --preserve-kv-weight 0");
         return kept;
     }
 
     /**
      * @param trained the trained parameter names (the ones that {@link #readsText} are kept)
-     * @param conditioning the text conditioning of a prompt, [1, tokens, dim], owned by the caller
+     * @param conditioning the text conditioning of a prompt, [1, tokens, dim]; a tensor it leaves in the current
+     *                     {@link TensorScope} is closed here once counted
      */
     static KvPreservation create(List<String> trained, List<String> params, List<String> benign,
                                  Function<String, Tensor> conditioning, double weight) {

@@ -150,8 +150,9 @@ public final class Purger {
             KvPreservation kv = null;
             try {
             if (config.preservesKv()) {
+                // Encoded one by one and dropped once counted: only the covariance is kept, not every prompt's conditioning.
                 kv = KvPreservation.create(names, config.params(), preservePrompts.stream().map(PromptList.Prompt::text).toList(),
-                        cond::get, config.preserveKvWeight());
+                        p -> sd.encodePrompts(List.of(p), 0), config.preserveKvWeight());
                 log.info("keeping the cross-attention keys and values of {} benign prompts on {} tensors (weight {})",
                         preservePrompts.size(), kv.names().size(), config.preserveKvWeight());
             }

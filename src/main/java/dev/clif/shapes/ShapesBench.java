@@ -95,9 +95,7 @@ public final class ShapesBench {
         // A bad --params fails now, not after the unpurged model has been judged.
         try (dev.clif.io.SafetensorsFile f = dev.clif.io.SafetensorsFile.open(config.sdModel().resolve("unet/diffusion_pytorch_model.safetensors"))) {
             List<String> selected = dev.clif.purge.ParameterSelection.select(f.names(), config.params());
-            if (config.preserveKvWeight() > 0 && selected.stream().noneMatch(dev.clif.purge.KvPreservation::readsText))
-                throw new ClifException("--params " + String.join(",", config.params()) + " trains no attn2.to_k or attn2.to_v weight, "
-                        + "so the key/value preservation has nothing to keep: add --preserve-kv-weight 0");
+            if (config.preserveKvWeight() > 0) dev.clif.purge.KvPreservation.checkSelection(selected, config.params());
         }
         Map<String, Scores> scores = new LinkedHashMap<>();
         Map<String, List<Image>> firstImages = new LinkedHashMap<>();

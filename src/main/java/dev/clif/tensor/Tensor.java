@@ -428,11 +428,7 @@ public final class Tensor implements AutoCloseable {
 
     /** Σ x² over all elements, accumulated in double where the tensor lives (only the result leaves the device). */
     public double sumOfSquares() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ValueLayout.JAVA_DOUBLE);
-            NativeLibrary.check(clif_h.clif_tensor_sum_squares(handle(), out));
-            return out.get(ValueLayout.JAVA_DOUBLE, 0);
-        }
+        return dot(this);
     }
 
     /** Σ this·other over all elements (shapes must match), accumulated in double where the tensors live. */
