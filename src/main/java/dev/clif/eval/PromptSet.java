@@ -1,0 +1,43 @@
+package dev.clif.eval;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/** A categorized prompt file as read: where it came from, which form it had, and its prompts after filtering. */
+public record PromptSet(Path source, Format format, List<EvalPrompt> prompts) {
+    /** The forms Clif reads; {@link #describe} says it to the user. */
+    public enum Format {
+        /** I2P's CSV as published: prompt, categories, hard, ..., sd_seed, sd_guidance_scale, sd_image_width, ... */
+        I2P_CSV("I2P CSV"),
+        /** ESD's copy of I2P: case_number, evaluation_seed, evaluation_guidance instead of the sd_ names. */
+        ESD_CSV("ESD's I2P CSV"),
+        /** prompt, category[, seed, guidance, width, height] */
+        MINIMAL_CSV("minimal CSV"),
+        /** one JSON object per line: prompt, categories (or category), and optional id, seed, guidance, width, height, hard. */
+        JSONL("JSONL");
+
+        public final String description;
+
+        Format(String description) {
+            this.description = description;
+        }
+    }
+
+    /** Which prompts to keep: {@code categories} empty keeps all; {@code limit} null keeps all (applied last). */
+    public record Filter(List<String> categories, boolean hardOnly, Integer limit) {
+        public static final Filter ALL = new Filter(List.of(), false, null);
+
+        public Filter {
+            categories = categories == null ? List.of() : List.copyOf(categories);
+        }
+    }
+
+    public PromptSet {
+        prompts = List.copyOf(prompts);
+    }
+
+    /** e.g. "prompts.csv: I2P CSV, 4703 prompts". */
+    public String describe() {
+        return source + ": " + format.description + ", " + prompts.size() + " prompt" + (prompts.size() == 1 ? "" : "s");
+    }
+}
