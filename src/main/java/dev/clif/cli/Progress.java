@@ -29,7 +29,11 @@ public final class Progress {
     public void update(int done, String extra) {
         double elapsed = (System.nanoTime() - start) / 1e9;
         double rate = done / Math.max(elapsed, 1e-9);
-        double left = done == 0 ? Double.NaN : (total - done) / rate;
+        update(done, extra, rate, done == 0 ? Double.NaN : (total - done) / rate);
+    }
+
+    /** As {@link #update(int, String)} with the caller's rate and time left (a resumed run counts work it did not do). */
+    public void update(int done, String extra, double rate, double left) {
         int width = 24;
         int filled = total == 0 ? width : (int) ((long) width * done / total);
         String bar = "#".repeat(filled) + "-".repeat(width - filled);

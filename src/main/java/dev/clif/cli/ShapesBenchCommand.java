@@ -3,7 +3,7 @@ package dev.clif.cli;
 import dev.clif.ClifException;
 import dev.clif.purge.PurgeConfig;
 import dev.clif.shapes.Colour;
-import dev.clif.shapes.ShapesBench;
+import dev.clif.shapes.bench.ShapesBench;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -83,12 +83,14 @@ public final class ShapesBenchCommand implements Callable<Integer> {
                 purgeSteps, purgeBatch, lr, preserveWeight, preserveKvWeight, params, seed, out);
         ShapesBench.Report r = new ShapesBench(cfg).run(msg -> System.err.println("shapes bench: " + msg));
         System.out.print(ShapesBench.table(r));
+        System.out.print(r.eval().summary().table());
+        System.out.println("evaluation: " + r.eval().summaryFile().getParent().toAbsolutePath() + " (manifest, results.jsonl, summary.json, images)");
         System.out.println("results: " + r.json().toAbsolutePath());
         System.out.println("grid (rows: prompts; columns: " + String.join(", ", r.scores().keySet()) + "): " + r.grid().toAbsolutePath());
         return 0;
     }
 
-    private static Colour colour(String word) {
+    static Colour colour(String word) {
         for (Colour c : Colour.values()) if (c.word().equals(word.trim().toLowerCase(Locale.ROOT))) return c;
         StringBuilder known = new StringBuilder();
         for (Colour c : Colour.values()) known.append(known.isEmpty() ? "" : ", ").append(c.word());

@@ -28,8 +28,8 @@ import picocli.CommandLine.Option;
  * steps (the earlier recipe) the model drew "a blue circle" red and "a white circle" magenta, and only 39% of
  * single-shape prompts came out exactly as asked; with 6000, 98%.
  */
-@Command(name = "shapes", description = "The shapes world: train its tiny models.",
-        subcommands = {ShapesCommand.Train.class, ShapesBenchCommand.class})
+@Command(name = "shapes", description = "The shapes world: train its tiny models, write its prompt sets, purge and judge (bench).",
+        subcommands = {ShapesCommand.Train.class, ShapesBenchCommand.class, ShapesPromptsCommand.class})
 public final class ShapesCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;

@@ -22,6 +22,14 @@ public interface Scorer extends AutoCloseable {
     /** One score per image, in order. */
     List<Score> score(List<RgbImage> images);
 
+    /**
+     * One score per image, with the prompt each was generated from; what the engine calls. Scorers that judge an
+     * image against its prompt (CLIP score, the shapes world's "drawn as asked") override it.
+     */
+    default List<Score> score(List<RgbImage> images, List<String> prompts) {
+        return score(images);
+    }
+
     @Override
     default void close() {}
 }

@@ -188,6 +188,42 @@ public final class PurgedModel {
         }
     }
 
+    /**
+     * Applies a delta to a loaded UNet in memory (no copy on disk): every delta tensor replaces the UNet parameter
+     * of the same name. Refuses a delta made for another base ({@code base}'s UNet fingerprint must equal the
+     * delta's), an unknown or mis-shaped tensor, and non-finite values, naming the tensor. Returns the number of
+     * tensors replaced.
+     */
+    public static int applyDelta(dev.clif.model.UNet unet, Path base, Path deltaFile) {
+        if (!Files.isRegularFile(deltaFile)) throw new ClifException(deltaFile + ": no such delta file");
+        try (SafetensorsFile delta = SafetensorsFile.open(deltaFile)) {
+            Map<String, String> meta = delta.metadata();
+            if (!DELTA_FORMAT.equals(meta.get("format")))
+                throw new ClifException(deltaFile + ": not a Clif delta (metadata format is " + meta.get("format") + ", expected " + DELTA_FORMAT + ")");
+            String want = meta.get("base_unet_sha256");
+            String have = fingerprint(base);
+            if (!have.equals(want))
+                throw new ClifException(deltaFile + " was made for another base model: its UNet fingerprint is sha256:" + abbrev(want)
+                        + ", " + base + " has sha256:" + abbrev(have));
+            Set<String> params = new java.util.HashSet<>(unet.parameterNames());
+            for (String name : delta.names()) {
+                if (!params.contains(name))
+                    throw new ClifException(deltaFile + ": tensor '" + name + "' is not a parameter of " + base.resolve("unet") + ": the delta does not fit this model");
+                TensorInfo info = delta.info(name);
+                try (dev.clif.tensor.Tensor p = unet.parameter(name)) {
+                    if (!java.util.Arrays.equals(p.shape(), info.shape()))
+                        throw new ClifException(deltaFile + ": tensor '" + name + "' has shape " + java.util.Arrays.toString(info.shape())
+                                + " but the model's is " + java.util.Arrays.toString(p.shape()));
+                }
+                delta.requireFinite(name);
+                try (dev.clif.tensor.Tensor t = delta.load(name)) {
+                    unet.setParameter(name, t);
+                }
+            }
+            return delta.names().size();
+        }
+    }
+
     private static String abbrev(String hex) {
         return hex == null ? "(none)" : hex.length() > 16 ? hex.substring(0, 16) + "…" : hex;
     }

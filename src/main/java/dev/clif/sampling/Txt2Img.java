@@ -75,18 +75,32 @@ public final class Txt2Img {
 
     /** As {@link #generate} but from given initial latents (before scaling by the scheduler's init sigma). */
     public Result generateFrom(Request r, Tensor initialLatents, StepListener listener) {
+        String negative = r.negativePrompt() == null ? "" : r.negativePrompt();
+        return generateBatch(Collections.nCopies(r.batch(), r.prompt()), Collections.nCopies(r.batch(), negative), r, initialLatents, listener);
+    }
+
+    /**
+     * Several prompts in one batch: image i is {@code prompts.get(i)} against {@code negatives.get(i)} from row i of
+     * {@code initialLatents}; steps, guidance, scheduler, size and clip skip come from {@code r} (its prompt and batch
+     * are not used). The initial latents fix each image, so a batch gives each image what it would give alone, up to
+     * the kernels' batch-size-dependent rounding.
+     */
+    public Result generateBatch(List<String> prompts, List<String> negatives, Request r, Tensor initialLatents, StepListener listener) {
+        int n = prompts.size();
+        if (n < 1 || negatives.size() != n)
+            throw new IllegalArgumentException(n + " prompts and " + negatives.size() + " negative prompts: need one of each per image");
+        if (initialLatents.shape()[0] != n)
+            throw new IllegalArgumentException(initialLatents.shape()[0] + " initial latents for " + n + " prompts");
         Device device = model.device();
         DType dtype = model.dtype();
         try (TensorScope scope = TensorScope.open();
              Scheduler scheduler = r.scheduler() == null ? Scheduler.create(model.schedulerConfig(), Scheduler.kindOfClass(model.schedulerConfig()))
                      : Scheduler.create(model.schedulerConfig(), r.scheduler())) {
             if (scheduler instanceof DdimScheduler ddim && r.eta() > 0) ddim.setEta(r.eta(), r.seed() + 1);
-            List<String> prompts = new ArrayList<>(Collections.nCopies(r.batch(), r.prompt()));
-            Tensor cond = model.encodePrompts(prompts, r.clipSkip());
+            Tensor cond = model.encodePrompts(new ArrayList<>(prompts), r.clipSkip());
             Tensor context = cond;
             if (r.guided()) {
-                String negative = r.negativePrompt() == null ? "" : r.negativePrompt();
-                Tensor uncond = model.encodePrompts(new ArrayList<>(Collections.nCopies(r.batch(), negative)), r.clipSkip());
+                Tensor uncond = model.encodePrompts(new ArrayList<>(negatives), r.clipSkip());
                 context = Tensor.cat(0, uncond, cond); // diffusers' batch order: [uncond, cond]
             }
             Timesteps timesteps = scheduler.setTimesteps(r.steps());
@@ -101,8 +115,8 @@ public final class Txt2Img {
                     Tensor out = model.unet().forward(input, tt, context, false);
                     Tensor guidedNoise = out;
                     if (r.guided()) {
-                        Tensor uncond = out.narrow(0, 0, r.batch());
-                        Tensor condOut = out.narrow(0, r.batch(), r.batch());
+                        Tensor uncond = out.narrow(0, 0, n);
+                        Tensor condOut = out.narrow(0, n, n);
                         Tensor diff = Tensor.axpby(1, condOut, -1, uncond);
                         guidedNoise = Tensor.axpby(1, uncond, r.guidance(), diff);
                     }

@@ -1,15 +1,19 @@
-package dev.clif.shapes;
+package dev.clif.shapes.bench;
 
 import dev.clif.ClifException;
-import dev.clif.golden.ImageBytes;
+import dev.clif.eval.EvalConfig;
+import dev.clif.eval.EvalPrompt;
+import dev.clif.eval.Evaluation;
+import dev.clif.eval.ModelSpec;
+import dev.clif.eval.PromptSetReader;
+import dev.clif.eval.Summary;
 import dev.clif.io.AtomicFile;
-import dev.clif.model.StableDiffusion;
 import dev.clif.purge.PurgeConfig;
 import dev.clif.purge.PurgeResult;
 import dev.clif.purge.Purger;
-import dev.clif.sampling.Txt2Img;
-import dev.clif.tensor.DType;
-import dev.clif.tensor.Device;
+import dev.clif.shapes.Colour;
+import dev.clif.shapes.Image;
+import dev.clif.shapes.Prompts;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -25,19 +29,18 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.function.Consumer;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 /**
- * Does a purge remove the concept and keep the rest? In the shapes world the answer is counted, not guessed:
- * generate N images for every prompt that names the purged colour and for control prompts (the other colours),
- * before and after the purge (CLIF, and ESD as the baseline, on equal terms: same steps, batch, learning rate,
- * parameters, preservation and seed), and let the {@link Judge} read the pixels.
+ * Does a purge remove the concept and keep the rest? In the shapes world the answer is counted, not guessed: purge
+ * the source colour (CLIF, and ESD as the baseline, on equal terms: same steps, batch, learning rate, parameters,
+ * preservation and seed), then run the {@link Evaluation} engine over a categorized shapes prompt set
+ * ({@link #promptSet}: category SOURCE for prompts naming the purged colour, TARGET for the target's single shapes,
+ * {@code other} for the other colours' single shapes) on the unpurged model and each purged one, the pixel judge as
+ * the scorers: {@code shapes-colour=SOURCE} decides, {@code shapes-colour=TARGET} and {@code shapes-exact} are reported.
  *
- * <p>Per model: {@code purged_concept_rate} = share of images for concept prompts that show the source
- * colour; {@code target_rate} = share of them that show the target colour; {@code control_accuracy} = share of
- * control images drawn as asked ({@link #drawsExactly}: the prompt's colour and no other, in the asked shape where
- * the judge is sure of the shape). Results: a table, {@code bench.json} and
+ * <p>Per model, from the evaluation's summary: {@code purged_concept_rate} = the SOURCE category's flagged share;
+ * {@code target_rate} = the share of SOURCE-category images showing the target colour; {@code control_accuracy} =
+ * the share of {@code other} images drawn exactly as asked ({@link dev.clif.shapes.Verdict#drawsExactly}). Results: a
+ * table, {@code bench.json}, the evaluation's folder {@code eval/} (manifest, results.jsonl, summary.json, images) and
  * {@code grid.png} (rows: prompts; columns: before, CLIF, ESD).
  *
  * <p>Why the purges keep the keys and values of benign prompts by default ({@code preserveKvWeight}, see
@@ -49,8 +52,10 @@ import org.slf4j.LoggerFactory;
  * target's prompts not yet preserved) the purge ended at 34.7% red for seed 0 and 16.7% for seed 1.
  */
 public final class ShapesBench {
-    private static final Logger log = LoggerFactory.getLogger(ShapesBench.class);
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    /** The category of the single shapes of colours neither purged nor targeted. */
+    public static final String OTHER = "other";
+    public static final String UNPURGED = "unpurged";
 
     /**
      * What to run. {@code purgeSteps}, {@code lr}, {@code preserveWeight} and {@code params} (parameter presets or globs,
@@ -75,52 +80,102 @@ public final class ShapesBench {
         }
     }
 
-    /** The counts of one model. */
-    public record Scores(double purgedConceptRate, double controlAccuracy, double targetRate, int conceptImages, int controlImages,
-                         Double purgeSeconds) {}
+    /**
+     * The figures of one model. {@code conceptCi95} is the bootstrap interval of {@code purgedConceptRate};
+     * {@code targetAccuracy} is the share of the target colour's single shapes drawn as asked.
+     */
+    public record Scores(double purgedConceptRate, double[] conceptCi95, double controlAccuracy, double targetRate, double targetAccuracy,
+                         int conceptImages, int controlImages, Double purgeSeconds) {}
 
-    public record Report(Config config, Map<String, Scores> scores, Path json, Path grid) {}
+    public record Report(Config config, Map<String, Scores> scores, Path json, Path grid, Evaluation.Report eval) {}
 
     private final Config config;
-    private final Judge judge = Judge.standard();
 
     public ShapesBench(Config config) {
         this.config = config;
     }
 
+    /**
+     * The categorized shapes prompt set of a {@code source=>target} purge: {@link Prompts#containing} the source
+     * (category SOURCE), the target's single shapes (category TARGET) and the other colours' single shapes
+     * ({@link #OTHER}); prompt i has seed {@code seed * 1000003 + i} and the given guidance.
+     */
+    public static List<EvalPrompt> promptSet(Colour source, Colour target, long seed, double guidance) {
+        List<EvalPrompt> out = new ArrayList<>();
+        for (String p : Prompts.containing(source)) out.add(prompt(out.size(), p, source.word(), seed, guidance));
+        for (String p : Prompts.singles(target)) out.add(prompt(out.size(), p, target.word(), seed, guidance));
+        for (String p : Prompts.controls(source, target)) out.add(prompt(out.size(), p, OTHER, seed, guidance));
+        return out;
+    }
+
+    private static EvalPrompt prompt(int id, String text, String category, long seed, double guidance) {
+        return new EvalPrompt(id, text, List.of(category), seed * 1_000_003L + id, guidance, null, null, false, id + 2);
+    }
+
     public Report run(Consumer<String> progress) {
         Consumer<String> say = progress == null ? s -> {} : progress;
-        List<String> conceptPrompts = Prompts.containing(config.source());
-        List<String> controlPrompts = Prompts.controls(config.source(), config.target());
-        // A bad --params fails now, not after the unpurged model has been judged.
+        // A bad --params fails now, not after the first purge.
         try (dev.clif.io.SafetensorsFile f = dev.clif.io.SafetensorsFile.open(config.sdModel().resolve("unet/diffusion_pytorch_model.safetensors"))) {
             List<String> selected = dev.clif.purge.ParameterSelection.select(f.names(), config.params());
             if (config.preserveKvWeight() > 0) dev.clif.purge.KvPreservation.checkSelection(selected, config.params());
         }
-        Map<String, Scores> scores = new LinkedHashMap<>();
-        Map<String, List<Image>> firstImages = new LinkedHashMap<>();
         try {
             Files.createDirectories(config.out());
         } catch (java.io.IOException e) {
             throw new ClifException(config.out() + ": cannot create: " + e.getMessage(), e);
         }
-        say.accept("judging the unpurged model");
-        scores.put("unpurged", evaluate(config.sdModel(), conceptPrompts, controlPrompts, null, firstImages, "unpurged"));
+        List<EvalPrompt> prompts = promptSet(config.source(), config.target(), config.seed(), config.guidance());
+        Path promptsFile = config.out().resolve("prompts.csv");
+        PromptSetReader.writeI2pCsv(promptsFile, prompts);
+        List<String> conceptPrompts = Prompts.containing(config.source());
+        List<ModelSpec> models = new ArrayList<>();
+        models.add(new ModelSpec(UNPURGED, config.sdModel().toString(), config.sdModel(), null, null));
+        Map<String, Double> purgeSeconds = new LinkedHashMap<>();
         for (PurgeConfig.Method m : config.methods()) {
             String key = m.name().toLowerCase(Locale.ROOT);
             say.accept("purging with " + key + " (" + config.purgeSteps() + " steps)");
             Path runDir = config.out().resolve("purge-" + key);
             long t0 = System.nanoTime();
             PurgeResult r = purge(m, conceptPrompts, runDir);
-            double seconds = (System.nanoTime() - t0) / 1e9;
-            say.accept("judging the " + key + "-purged model");
-            scores.put(key, evaluate(r.modelDir(), conceptPrompts, controlPrompts, seconds, firstImages, key));
+            purgeSeconds.put(key, (System.nanoTime() - t0) / 1e9);
+            Path delta = runDir.resolve("delta.safetensors");
+            models.add(new ModelSpec(key, config.sdModel() + "+" + delta, config.sdModel(), delta, null));
+        }
+        Path evalDir = config.out().resolve("eval");
+        if (Files.exists(evalDir)) deleteTree(evalDir);
+        String targetJudge = "shapes-colour:" + config.target().word();
+        EvalConfig.Builder ec = EvalConfig.builder()
+                .prompts(promptsFile)
+                .scorer("shapes-colour=" + config.source().word())
+                .alsoScore("shapes-colour=" + config.target().word())
+                .alsoScore("shapes-exact")
+                .imagesPerPrompt(config.imagesPerPrompt())
+                .steps(config.sampleSteps())
+                .batch(8)
+                .out(evalDir)
+                .bootstrap(1000, config.seed());
+        models.forEach(ec::model);
+        say.accept("judging " + models.size() + " models: " + prompts.size() + " prompts x " + config.imagesPerPrompt() + " images each");
+        Evaluation.Report eval = new Evaluation(ec.build()).run(new dev.clif.eval.EvalListener() {
+            @Override
+            public void onMessage(String message) {
+                say.accept(message);
+            }
+        });
+        Map<String, Scores> scores = new LinkedHashMap<>();
+        for (Map.Entry<String, Summary.ModelSummary> e : eval.summary().models().entrySet()) {
+            Summary.Block concept = e.getValue().categories().get(config.source().word());
+            Summary.Block target = e.getValue().categories().get(config.target().word());
+            Summary.Block other = e.getValue().categories().get(OTHER);
+            scores.put(e.getKey(), new Scores(concept.rate(), concept.ci95(), 1 - other.scorerRates().get("shapes-exact"),
+                    concept.scorerRates().get(targetJudge), 1 - target.scorerRates().get("shapes-exact"), concept.images(), other.images(),
+                    purgeSeconds.get(e.getKey())));
         }
         Path grid = config.out().resolve("grid.png");
-        writeGrid(grid, conceptPrompts, controlPrompts, firstImages);
+        writeGrid(grid, evalDir, prompts, scores.keySet());
         Path json = config.out().resolve("bench.json");
-        writeJson(json, conceptPrompts, controlPrompts, scores);
-        return new Report(config, scores, json, grid);
+        writeJson(json, prompts, scores, eval);
+        return new Report(config, scores, json, grid, eval);
     }
 
     private PurgeResult purge(PurgeConfig.Method method, List<String> prompts, Path runDir) {
@@ -150,56 +205,6 @@ public final class ShapesBench {
         return new Purger(pc, config.sdModel(), config.clipModel()).run(null);
     }
 
-    private Scores evaluate(Path model, List<String> conceptPrompts, List<String> controlPrompts, Double purgeSeconds,
-                            Map<String, List<Image>> firstImages, String column) {
-        int shown = 0;
-        int target = 0;
-        int conceptImages = 0;
-        int controlsRight = 0;
-        int controlImages = 0;
-        try (StableDiffusion sd = StableDiffusion.load(model, Device.CPU, DType.F32)) {
-            Txt2Img pipeline = new Txt2Img(sd);
-            int size = sd.defaultImageSize();
-            for (int p = 0; p < conceptPrompts.size() + controlPrompts.size(); p++) {
-                boolean concept = p < conceptPrompts.size();
-                String prompt = concept ? conceptPrompts.get(p) : controlPrompts.get(p - conceptPrompts.size());
-                List<Image> images = generate(pipeline, prompt, size, p);
-                firstImages.computeIfAbsent(prompt, k -> new ArrayList<>()).add(images.get(0));
-                for (Image img : images) {
-                    Verdict v = judge.judge(img);
-                    if (concept) {
-                        conceptImages++;
-                        if (v.shows(config.source())) shown++;
-                        if (v.shows(config.target())) target++;
-                    } else {
-                        controlImages++;
-                        if (drawsExactly(v, Part.parse(prompt))) controlsRight++;
-                    }
-                }
-            }
-        }
-        Scores s = new Scores(rate(shown, conceptImages), rate(controlsRight, controlImages), rate(target, conceptImages),
-                conceptImages, controlImages, purgeSeconds);
-        log.info("{}: purged concept {} of {}, target {}, controls right {} of {}", column, shown, conceptImages, target,
-                controlsRight, controlImages);
-        return s;
-    }
-
-    /**
-     * Whether a control picture is right: it shows every colour the prompt names and no other, and where the judge
-     * is confident of a blob's shape, that shape is the one asked for. Counting only "shows the asked colour" let a
-     * broken model score well: after an over-strong purge every picture became a blob of many colours, which
-     * contains the asked one (control accuracy rose from 68% to 78% while the pictures were garbage).
-     */
-    static boolean drawsExactly(Verdict v, List<Part> parts) {
-        java.util.Set<Colour> asked = java.util.EnumSet.noneOf(Colour.class);
-        for (Part p : parts) asked.add(p.colour());
-        if (!v.colours().equals(asked)) return false;
-        for (Part p : parts)
-            if (v.shape(p.colour()).map(k -> k != p.kind()).orElse(false)) return false;
-        return true;
-    }
-
     /**
      * Benign prompts: every two-shape caption that does not name the source colour. The target's are among them:
      * a red=>blue purge should leave what "a blue square and a green circle" draws alone, as a real purge should
@@ -215,31 +220,19 @@ public final class ShapesBench {
         return out;
     }
 
-    /** N images for one prompt, one batch; the seed depends only on the run seed and the prompt's index. */
-    private List<Image> generate(Txt2Img pipeline, String prompt, int size, int promptIndex) {
-        long seed = config.seed() * 1_000_003L + promptIndex;
-        Txt2Img.Request r = new Txt2Img.Request(prompt, "", config.sampleSteps(), config.guidance(), null, seed, size, size,
-                config.imagesPerPrompt(), 0, 0);
-        List<Image> out = new ArrayList<>();
-        try (Txt2Img.Result res = pipeline.generate(r, null)) {
-            for (byte[] rgb : ImageBytes.toUint8Hwc(res.images())) out.add(new Image(size, size, rgb));
-        }
-        return out;
-    }
-
-    private static double rate(int k, int n) {
-        return n == 0 ? 0 : (double) k / n;
-    }
-
-    private void writeGrid(Path file, List<String> conceptPrompts, List<String> controlPrompts, Map<String, List<Image>> firstImages) {
+    /** Rows: prompts; columns: the first image of each model, read back from the evaluation's images. */
+    private static void writeGrid(Path file, Path evalDir, List<EvalPrompt> prompts, java.util.Collection<String> models) {
         List<List<Image>> rows = new ArrayList<>();
-        List<String> all = new ArrayList<>(conceptPrompts);
-        all.addAll(controlPrompts);
-        for (String p : all) rows.add(firstImages.get(p));
+        for (EvalPrompt p : prompts) {
+            List<Image> row = new ArrayList<>();
+            for (String m : models)
+                row.add(Image.readPng(evalDir.resolve("images/" + m + "/" + String.format(Locale.ROOT, "%05d-0.png", p.id()))));
+            rows.add(row);
+        }
         Image.grid(rows, 2).writePng(file);
     }
 
-    private void writeJson(Path file, List<String> conceptPrompts, List<String> controlPrompts, Map<String, Scores> scores) {
+    private void writeJson(Path file, List<EvalPrompt> prompts, Map<String, Scores> scores, Evaluation.Report eval) {
         ObjectNode o = JSON.createObjectNode();
         o.put("concept", config.concept());
         o.put("images_per_prompt", config.imagesPerPrompt());
@@ -254,15 +247,20 @@ public final class ShapesBench {
         o.put("seed", config.seed());
         o.put("sd_model", config.sdModel().toString());
         o.put("clip_model", config.clipModel().toString());
-        o.putPOJO("concept_prompts", conceptPrompts);
-        o.putPOJO("control_prompts", controlPrompts);
+        o.put("prompts_file", config.out().relativize(eval.prompts().source()).toString());
+        o.put("eval_summary", config.out().relativize(eval.summaryFile()).toString());
+        o.putPOJO("concept_prompts", prompts.stream().filter(p -> p.categories().contains(config.source().word())).map(EvalPrompt::prompt).toList());
+        o.putPOJO("target_prompts", prompts.stream().filter(p -> p.categories().contains(config.target().word())).map(EvalPrompt::prompt).toList());
+        o.putPOJO("control_prompts", prompts.stream().filter(p -> p.categories().contains(OTHER)).map(EvalPrompt::prompt).toList());
         o.putPOJO("columns_of_grid", new ArrayList<>(scores.keySet()));
         for (Map.Entry<String, Scores> e : scores.entrySet()) {
             ObjectNode b = o.putObject(e.getKey());
             Scores s = e.getValue();
             b.put("purged_concept_rate", s.purgedConceptRate());
+            b.putArray("purged_concept_ci95").add(s.conceptCi95()[0]).add(s.conceptCi95()[1]);
             b.put("control_accuracy", s.controlAccuracy());
             b.put("target_rate", s.targetRate());
+            b.put("target_accuracy", s.targetAccuracy());
             b.put("concept_images", s.conceptImages());
             b.put("control_images", s.controlImages());
             if (s.purgeSeconds() != null) b.put("purge_seconds", s.purgeSeconds());
@@ -274,11 +272,14 @@ public final class ShapesBench {
     public static String table(Report r) {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "concept %s, %d images per prompt%n", r.config().concept(), r.config().imagesPerPrompt()));
-        sb.append(String.format(Locale.ROOT, "%-10s %16s %16s %12s %10s%n", "model", "purged concept", "control acc.", "target", "purge s"));
+        sb.append(String.format(Locale.ROOT, "%-10s %16s %15s %14s %12s %13s %10s%n", "model", "purged concept", "95% CI", "control acc.",
+                "target", "target acc.", "purge s"));
         for (Map.Entry<String, Scores> e : r.scores().entrySet()) {
             Scores s = e.getValue();
-            sb.append(String.format(Locale.ROOT, "%-10s %15.1f%% %15.1f%% %11.1f%% %10s%n", e.getKey(), 100 * s.purgedConceptRate(),
-                    100 * s.controlAccuracy(), 100 * s.targetRate(), s.purgeSeconds() == null ? "-" : String.format(Locale.ROOT, "%.1f", s.purgeSeconds())));
+            sb.append(String.format(Locale.ROOT, "%-10s %15.1f%% %6.1f–%5.1f%% %13.1f%% %11.1f%% %12.1f%% %10s%n", e.getKey(),
+                    100 * s.purgedConceptRate(), 100 * s.conceptCi95()[0], 100 * s.conceptCi95()[1], 100 * s.controlAccuracy(),
+                    100 * s.targetRate(), 100 * s.targetAccuracy(),
+                    s.purgeSeconds() == null ? "-" : String.format(Locale.ROOT, "%.1f", s.purgeSeconds())));
         }
         return sb.toString();
     }

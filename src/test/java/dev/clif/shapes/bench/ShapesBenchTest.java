@@ -1,8 +1,12 @@
-package dev.clif.shapes;
+package dev.clif.shapes.bench;
 
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.clif.purge.PurgeConfig;
+import dev.clif.shapes.Colour;
+import dev.clif.shapes.Image;
+import dev.clif.shapes.Prompts;
+import dev.clif.shapes.ShippedModels;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -19,20 +23,6 @@ import org.junit.jupiter.api.io.TempDir;
  * purge length; it is measured by `make demo`, not asserted here.
  */
 class ShapesBenchTest {
-    @Test
-    void aControlIsRightOnlyWhenDrawnExactlyAsAsked() {
-        List<Part> asked = Part.parse("a green circle");
-        java.util.Map<Colour, Double> cov = java.util.Map.of(Colour.GREEN, 0.1);
-        assertTrue(ShapesBench.drawsExactly(new Verdict(java.util.Set.of(Colour.GREEN), java.util.Map.of(), cov), asked),
-                "green, shape unnamed");
-        assertTrue(ShapesBench.drawsExactly(new Verdict(java.util.Set.of(Colour.GREEN), java.util.Map.of(Colour.GREEN, ShapeKind.CIRCLE), cov), asked));
-        assertFalse(ShapesBench.drawsExactly(new Verdict(java.util.Set.of(Colour.GREEN), java.util.Map.of(Colour.GREEN, ShapeKind.SQUARE), cov), asked),
-                "a confidently named wrong shape");
-        assertFalse(ShapesBench.drawsExactly(new Verdict(java.util.Set.of(Colour.GREEN, Colour.BLUE, Colour.YELLOW), java.util.Map.of(), cov), asked),
-                "a many-coloured blob contains green but is not a green circle");
-        assertFalse(ShapesBench.drawsExactly(new Verdict(java.util.Set.of(), java.util.Map.of(), java.util.Map.of()), asked), "nothing drawn");
-    }
-
     @Test
     void aKeyValuePreservationWithoutKeysOrValuesToKeepFailsBeforeAnythingIsJudged(@TempDir Path tmp) {
         Path models = ShippedModels.folder();
@@ -63,10 +53,23 @@ class ShapesBenchTest {
             }
             assertEquals(Prompts.containing(Colour.RED).size(), b.get("concept_images").asInt());
             assertEquals(Prompts.controls(Colour.RED, Colour.BLUE).size(), b.get("control_images").asInt());
+            JsonNode ci = b.get("purged_concept_ci95");
+            assertTrue(ci.get(0).asDouble() <= b.get("purged_concept_rate").asDouble() && b.get("purged_concept_rate").asDouble() <= ci.get(1).asDouble(), block + " " + ci);
             if (!block.equals("unpurged")) assertTrue(b.get("purge_seconds").asDouble() > 0, block);
         }
         Image grid = Image.readPng(r.grid());
-        assertTrue(grid.width() >= 3 * 32 && grid.height() >= 24 * 32, grid.width() + "x" + grid.height());
+        int rows = ShapesBench.promptSet(Colour.RED, Colour.BLUE, 3, 5).size();
+        assertEquals(3 * 32 + 4 * 2, grid.width(), "three models of 32-pixel images");
+        assertEquals(rows * 32 + (rows + 1) * 2, grid.height(), "one row per prompt");
+        // The figures come from the evaluation engine's files.
+        JsonNode summary = new ObjectMapper().readTree(r.eval().summaryFile().toFile());
+        assertEquals(b(j, "unpurged").get("purged_concept_rate").asDouble(),
+                summary.get("models").get("unpurged").get("categories").get("red").get("rate").asDouble());
+        assertEquals(3L * rows, java.nio.file.Files.lines(r.eval().results()).count(), "one record per model and prompt");
         assertTrue(ShapesBench.table(r).contains("clif"));
+    }
+
+    private static JsonNode b(JsonNode j, String block) {
+        return j.get(block);
     }
 }

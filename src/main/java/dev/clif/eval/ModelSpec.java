@@ -1,0 +1,113 @@
+package dev.clif.eval;
+
+import dev.clif.ClifException;
+import dev.clif.io.ModelFolder;
+import dev.clif.io.Sha256;
+import dev.clif.model.StableDiffusion;
+import dev.clif.purge.PurgedModel;
+import dev.clif.tensor.DType;
+import dev.clif.tensor.Device;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * One model variant of an evaluation, from {@code NAME=SPEC}:
+ * <pre>
+ *   SPEC   = BASE [ "+" DELTA ] { ";" KEY "=" VALUE }
+ *   BASE   = a diffusers folder, or "shapes" (the shipped shapes-world model)
+ *   DELTA  = a purge's delta.safetensors, applied to BASE in memory (nothing is copied to disk)
+ *   KEY    = negative            (a negative prompt used for every image of this variant)
+ * </pre>
+ * e.g. {@code clif=shapes+purged/delta.safetensors}, {@code neg='shapes;negative=red'}. Inference-time methods
+ * (SLD's {@code sld=PRESET}) and closed-form edits (a UCE purge writes a delta) fit the same grammar.
+ * {@code NAME} names the variant in results and is a folder name under {@code images/}.
+ */
+public record ModelSpec(String name, String spec, Path base, Path delta, String negativePrompt) {
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*");
+    public static final List<String> KEYS = List.of("negative");
+
+    public ModelSpec {
+        if (!NAME.matcher(name).matches())
+            throw new ClifException("model name '" + name + "' must be letters, digits, '.', '_' or '-' (it names a folder under images/)");
+    }
+
+    /** Parses {@code NAME=SPEC}; the base is resolved through {@link ModelAliases} but not yet loaded. */
+    public static ModelSpec parse(String nameAndSpec) {
+        int eq = nameAndSpec.indexOf('=');
+        if (eq <= 0 || eq == nameAndSpec.length() - 1)
+            throw new ClifException("--model must look like NAME=SPEC (e.g. base=shapes or clif=shapes+purged/delta.safetensors), got '" + nameAndSpec + "'");
+        String name = nameAndSpec.substring(0, eq).trim();
+        String spec = nameAndSpec.substring(eq + 1).trim();
+        String[] parts = spec.split(";", -1);
+        String location = parts[0].trim();
+        String negative = null;
+        for (int i = 1; i < parts.length; i++) {
+            String kv = parts[i];
+            int e = kv.indexOf('=');
+            String key = e < 0 ? kv.trim() : kv.substring(0, e).trim();
+            if (e < 0 || !KEYS.contains(key))
+                throw new ClifException("model " + name + ": unknown option '" + kv.trim() + "' (known: " + String.join(", ", KEYS) + ", as KEY=VALUE after ';')");
+            String value = kv.substring(e + 1);
+            switch (key) {
+                case "negative" -> negative = value;
+                default -> throw new IllegalStateException(key);
+            }
+        }
+        Path base;
+        Path delta = null;
+        int plus = location.lastIndexOf('+');
+        if (plus > 0 && !Files.isDirectory(Path.of(location))) {
+            base = ModelAliases.resolve(location.substring(0, plus).trim());
+            delta = Path.of(location.substring(plus + 1).trim());
+            if (!Files.isRegularFile(delta)) throw new ClifException("model " + name + ": " + delta + ": no such delta file");
+        } else {
+            base = ModelAliases.resolve(location);
+        }
+        if (!Files.isDirectory(base))
+            throw new ClifException("model " + name + ": " + base + ": not a folder (expected a diffusers Stable Diffusion folder or 'shapes')");
+        return new ModelSpec(name, spec, base, delta, negative);
+    }
+
+    /** Loads the base and applies the delta in memory. */
+    public StableDiffusion load(Device device, DType dtype) {
+        StableDiffusion sd = StableDiffusion.load(base, device, dtype);
+        if (delta != null) {
+            try {
+                PurgedModel.applyDelta(sd.unet(), base, delta);
+            } catch (RuntimeException e) {
+                sd.close();
+                throw e;
+            }
+        }
+        return sd;
+    }
+
+    /**
+     * What makes this variant's images reproducible, for the manifest: the spec, the SHA-256 of the weights of its
+     * text encoder, UNet and VAE (in that order) and of the delta, and the negative prompt.
+     */
+    public Map<String, Object> fingerprint() {
+        List<Path> weights = new ArrayList<>();
+        for (String c : List.of("text_encoder", "unet", "vae")) {
+            Path dir = base.resolve(c);
+            if (!Files.isDirectory(dir)) throw new ClifException("model " + name + ": " + base + " has no " + c + "/");
+            weights.addAll(ModelFolder.weightFiles(dir));
+        }
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("spec", spec);
+        o.put("base", base.toAbsolutePath().normalize().toString());
+        o.put("weights_sha256", Sha256.of(weights));
+        if (delta != null) {
+            o.put("delta", delta.toAbsolutePath().normalize().toString());
+            o.put("delta_sha256", Sha256.of(delta));
+        }
+        if (negativePrompt != null) o.put("negative_prompt", negativePrompt);
+        return o;
+    }
+}
