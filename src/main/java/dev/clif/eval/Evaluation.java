@@ -72,17 +72,22 @@ public final class Evaluation {
         PromptSet set = PromptSetReader.read(config.prompts(), config.filter());
         say.onMessage(set.describe());
         Path out = config.out();
-        try {
-            Files.createDirectories(out);
-        } catch (IOException e) {
-            throw new ClifException(out + ": cannot create: " + e.getMessage(), e);
-        }
         List<Scorer> deciding = new ArrayList<>();
         List<Scorer> also = new ArrayList<>();
         try {
+            // Everything that can be refused is checked before the output folder is made.
             openScorers(deciding, also);
+            String reference = referenceScorer(deciding, also);
+            var settings = Manifest.settings(config, set, config.models(), deciding, also);
+            if (!config.resume() && Files.exists(out.resolve("results.jsonl")))
+                throw new ClifException(out.resolve("results.jsonl") + " exists: pass --resume to continue that run, or choose a new --out");
+            try {
+                Files.createDirectories(out);
+            } catch (IOException e) {
+                throw new ClifException(out + ": cannot create: " + e.getMessage(), e);
+            }
             Path manifest = out.resolve("manifest.json");
-            Manifest.writeOrCheck(manifest, Manifest.settings(config, set, config.models(), deciding, also), config.resume());
+            Manifest.writeOrCheck(manifest, settings, config.resume());
             List<Unit> plan = plan(set);
             Path resultsFile = out.resolve("results.jsonl");
             Map<ResultRecord.Key, ResultRecord> done = new HashMap<>();
@@ -121,7 +126,7 @@ public final class Evaluation {
             for (Unit u : plan)
                 for (Item it : u.items()) records.add(done.get(key(u, it)));
             List<String> names = config.models().stream().map(ModelSpec::name).toList();
-            Summary summary = Summary.compute(records, names, referenceScorer(deciding, also), config.bootstrapSamples(), config.bootstrapSeed());
+            Summary summary = Summary.compute(records, names, reference, config.bootstrapSamples(), config.bootstrapSeed());
             Path summaryFile = out.resolve("summary.json");
             AtomicFile.write(summaryFile, tmp -> JSON.writeValue(tmp.toFile(), summary.toJson(JSON)));
             log.info("evaluation in {}: {} images generated, {} reused", out, generated, reused);
