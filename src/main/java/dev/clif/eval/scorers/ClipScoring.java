@@ -14,6 +14,7 @@ import dev.clif.tensor.TensorScope;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -52,9 +53,18 @@ final class ClipScoring {
         return p;
     }
 
-    /** The CLIP in float32 on {@code device} (scores are compared across runs: no half precision). */
+    /** The CLIP in float32 on {@code device}, the CPU when null (scores are compared across runs: no half precision). */
     static ClipModel load(Path dir, Device device) {
-        return ClipModel.load(dir, device, DType.F32);
+        return ClipModel.load(dir, device == null ? Device.CPU : device, DType.F32);
+    }
+
+    /** Path.of, with a bad name (a NUL byte) reported as the user's mistake rather than a crash. */
+    static Path path(String s, String scorer) {
+        try {
+            return Path.of(s);
+        } catch (InvalidPathException e) {
+            throw new ClifException(scorer + ": '" + s + "' is not a usable path: " + e.getMessage());
+        }
     }
 
     /**

@@ -77,7 +77,7 @@ public final class Q16Scorer implements Scorer {
         if (arg == null || arg.isBlank())
             throw new ClifException("q16 needs its prompt embeddings: q16=FILE (.npy or .safetensors, [2, 768] for CLIP ViT-L/14)");
         if (ctx.clipDir() == null) throw new ClifException("q16 needs --clip DIR (CLIP ViT-L/14)");
-        Path file = Path.of(arg);
+        Path file = ClipScoring.path(arg, NAME);
         Path clipDir = ctx.clipDir();
         ClipScoring.requireFolder(clipDir, NAME);
         // Everything cheap is checked before the CLIP is loaded.
