@@ -11,15 +11,10 @@ import dev.clif.tensor.Device;
 import dev.clif.tensor.Tensor;
 import dev.clif.tensor.TensorScope;
 
-import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 
 /** What the CLIP-based scorers share: loading a CLIP folder, unit image embeddings in batches, hashes, softmax. */
@@ -121,31 +116,10 @@ final class ClipScoring {
         return out;
     }
 
-    static String sha256(Path file) {
-        return sha256(List.of(file), file.toString());
-    }
-
-    /** SHA-256 (hex) over the bytes of the files in order; {@code what} names them in errors. */
-    static String sha256(List<Path> files, String what) {
-        try {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            byte[] buf = new byte[1 << 20];
-            for (Path f : files)
-                try (InputStream in = Files.newInputStream(f)) {
-                    for (int n; (n = in.read(buf)) > 0; ) md.update(buf, 0, n);
-                }
-            return HexFormat.of().formatHex(md.digest());
-        } catch (IOException e) {
-            throw new ClifException(what + ": cannot read: " + e.getMessage(), e);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
     /** SHA-256 over the CLIP folder's safetensors weights (the shards in index order when sharded). */
     static String weightsSha256(Path dir) {
         List<Path> files = ModelFolder.weightFiles(dir);
         if (files.isEmpty()) throw new ClifException(dir + ": no *.safetensors weights in this CLIP folder");
-        return sha256(files, dir + " weights");
+        return dev.clif.io.Sha256.of(files);
     }
 }

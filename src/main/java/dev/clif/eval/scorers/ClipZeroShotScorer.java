@@ -122,7 +122,7 @@ public final class ClipZeroShotScorer implements Scorer {
         else if (Files.isRegularFile(ClipScoring.path(textsPart, NAME))) {
             Path file = Path.of(textsPart);
             texts = readTexts(file);
-            textsSha = ClipScoring.sha256(file);
+            textsSha = dev.clif.io.Sha256.of(file);
         } else if (textsPart.contains("=>")) texts = parseInline(textsPart);
         else
             throw new ClifException(NAME + ": '" + textsPart + "' is neither a texts file nor inline texts UNSAFE1|UNSAFE2=>SAFE1|SAFE2");

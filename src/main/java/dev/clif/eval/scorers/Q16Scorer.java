@@ -90,7 +90,7 @@ public final class Q16Scorer implements Scorer {
         double[][] unit = {ClipScoring.unit(e.values()[0], file + ": embedding row 0 (non inappropriate)"),
                 ClipScoring.unit(e.values()[1], file + ": embedding row 1 (inappropriate)")};
         ClipImageProcessor processor = ClipScoring.imageProcessor(clipDir, config, NAME);
-        String fileSha = ClipScoring.sha256(file);
+        String fileSha = dev.clif.io.Sha256.of(file);
         String weightsSha = ClipScoring.weightsSha256(clipDir);
         ClipModel model = ClipScoring.load(clipDir, ctx.device());
         return new Q16Scorer("q16=" + arg, file, fileSha, e.source(), clipDir, weightsSha, unit, processor, model);
