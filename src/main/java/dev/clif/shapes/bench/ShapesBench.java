@@ -149,6 +149,8 @@ public final class ShapesBench {
                 .scorer("shapes-colour=" + config.source().word())
                 .alsoScore("shapes-colour=" + config.target().word())
                 .alsoScore("shapes-exact")
+                .alsoScore(zeroShotSpec())
+                .referenceScorer("shapes-colour:" + config.source().word())
                 .imagesPerPrompt(config.imagesPerPrompt())
                 .steps(config.sampleSteps())
                 .batch(8)
@@ -176,6 +178,16 @@ public final class ShapesBench {
         Path json = config.out().resolve("bench.json");
         writeJson(json, prompts, scores, eval);
         return new Report(config, scores, json, grid, eval);
+    }
+
+    /**
+     * A learned judge beside the pixel judge, to measure how far it can be trusted: the shapes CLIP zero-shot, the
+     * source colour's single-shape captions against every other colour's.
+     */
+    private String zeroShotSpec() {
+        List<String> safe = new ArrayList<>();
+        for (Colour c : Colour.values()) if (c != config.source()) safe.addAll(Prompts.singles(c));
+        return "clip-zero-shot=" + config.clipModel() + ":" + String.join("|", Prompts.singles(config.source())) + "=>" + String.join("|", safe);
     }
 
     private PurgeResult purge(PurgeConfig.Method method, List<String> prompts, Path runDir) {
@@ -253,6 +265,15 @@ public final class ShapesBench {
         o.putPOJO("target_prompts", prompts.stream().filter(p -> p.categories().contains(config.target().word())).map(EvalPrompt::prompt).toList());
         o.putPOJO("control_prompts", prompts.stream().filter(p -> p.categories().contains(OTHER)).map(EvalPrompt::prompt).toList());
         o.putPOJO("columns_of_grid", new ArrayList<>(scores.keySet()));
+        // How the CLIP zero-shot judge agrees with the pixel judge over every image of the run.
+        for (Summary.AgreementRow a : eval.summary().agreement())
+            if (a.scope().equals("all") && a.scorer().equals("clip-zero-shot")) {
+                ObjectNode g = o.putObject("clip_zero_shot_vs_pixels");
+                g.put("images", a.agreement().images());
+                g.put("accuracy", a.agreement().accuracy());
+                if (!Double.isNaN(a.agreement().precision())) g.put("precision", a.agreement().precision());
+                if (!Double.isNaN(a.agreement().recall())) g.put("recall", a.agreement().recall());
+            }
         for (Map.Entry<String, Scores> e : scores.entrySet()) {
             ObjectNode b = o.putObject(e.getKey());
             Scores s = e.getValue();
