@@ -349,8 +349,12 @@ public final class PromptSetReader {
                 }
             }
             if (found.size() > 1) {
-                throw new ClifException(String.format("%s:%d: the header has column '%s' as well as '%s'; keep one",
-                        file, line, header.get(found.get(0)), header.get(found.get(1))));
+                String a = header.get(found.get(0));
+                String b = header.get(found.get(1));
+                throw new ClifException(a.equalsIgnoreCase(b)
+                        ? String.format("%s:%d: the header has column '%s' twice (columns %d and %d); keep one",
+                                file, line, a, found.get(0) + 1, found.get(1) + 1)
+                        : String.format("%s:%d: the header has column '%s' as well as '%s'; keep one", file, line, a, b));
             }
             if (found.size() == 1) {
                 at.put(column.role, found.get(0));
@@ -630,11 +634,14 @@ public final class PromptSetReader {
         }
 
         static Integer size(String text, String shown) throws Bad {
-            int v = whole(text, shown, INT_MAX, "an image size").intValueExact();
-            if (v == 0) {
-                throw new Bad(shown + " is not a positive size");
+            try {
+                if (new BigDecimal(text).signum() <= 0) {
+                    throw new Bad(shown + " is not a positive size");
+                }
+            } catch (NumberFormatException e) {
+                // whole() below names it
             }
-            return v;
+            return whole(text, shown, INT_MAX, "an image size").intValueExact();
         }
 
         static Double guidance(String text, String shown) throws Bad {
