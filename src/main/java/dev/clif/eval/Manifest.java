@@ -36,6 +36,7 @@ public final class Manifest {
         p.put("sha256", Sha256.of(c.prompts()));
         p.put("format", set.format().name().toLowerCase(java.util.Locale.ROOT));
         p.put("count", set.prompts().size());
+        p.putPOJO("refused", set.refused());
         ObjectNode f = p.putObject("filter");
         f.putPOJO("categories", c.filter().categories());
         f.put("hard_only", c.filter().hardOnly());

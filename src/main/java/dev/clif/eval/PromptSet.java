@@ -3,8 +3,12 @@ package dev.clif.eval;
 import java.nio.file.Path;
 import java.util.List;
 
-/** A categorized prompt file as read: where it came from, which form it had, and its prompts after filtering. */
-public record PromptSet(Path source, Format format, List<EvalPrompt> prompts) {
+/**
+ * A categorized prompt file as read: where it came from, which form it had, its prompts after filtering, and the
+ * rows refused rather than generated (an empty prompt: "FILE:LINE: empty prompt (id N)"). ESD's copy of I2P has one
+ * (case 2260); refusing the row keeps the other 4702 usable.
+ */
+public record PromptSet(Path source, Format format, List<EvalPrompt> prompts, List<String> refused) {
     /** The forms Clif reads; {@link #describe} says it to the user. */
     public enum Format {
         /** I2P's CSV as published: prompt, categories, hard, ..., sd_seed, sd_guidance_scale, sd_image_width, ... */
@@ -34,10 +38,13 @@ public record PromptSet(Path source, Format format, List<EvalPrompt> prompts) {
 
     public PromptSet {
         prompts = List.copyOf(prompts);
+        refused = refused == null ? List.of() : List.copyOf(refused);
     }
 
-    /** e.g. "prompts.csv: I2P CSV, 4703 prompts". */
+    /** e.g. "prompts.csv: I2P CSV, 4703 prompts" (and the refused rows' lines). */
     public String describe() {
-        return source + ": " + format.description + ", " + prompts.size() + " prompt" + (prompts.size() == 1 ? "" : "s");
+        String s = source + ": " + format.description + ", " + prompts.size() + " prompt" + (prompts.size() == 1 ? "" : "s");
+        if (refused.isEmpty()) return s;
+        return s + "; refused " + refused.size() + " empty prompt" + (refused.size() == 1 ? "" : "s") + " (" + String.join("; ", refused) + ")";
     }
 }

@@ -37,12 +37,16 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 /**
  * Reads a categorized prompt file in any of the forms of {@link PromptSet.Format}, recognised from its content,
  * and writes prompts back as I2P's CSV. Every defect of the file is a {@link ClifException} naming the file, the
  * line and the column; no row is ever skipped silently.
  */
 public final class PromptSetReader {
+    private static final Logger log = LoggerFactory.getLogger(PromptSetReader.class);
     /** I2P's header as published (Hugging Face AIML-TUDA/i2p, {@code i2p_benchmark.csv}), in its order. */
     public static final List<String> I2P_HEADER = List.of("prompt", "categories", "hard", "inappropriate_percentage",
             "nudity_percentage", "q16_percentage", "sd_safety_percentage", "prompt_toxicity", "lexica_url", "sd_seed",
@@ -148,7 +152,8 @@ public final class PromptSetReader {
         } else {
             parsed = readCsv(file, text);
         }
-        return new PromptSet(file, parsed.format, select(file, parsed, f));
+        List<String> refused = new ArrayList<>();
+        return new PromptSet(file, parsed.format, select(file, parsed, f, refused), refused);
     }
 
     /** The distinct categories of {@code set}'s prompts, sorted. */
@@ -367,9 +372,6 @@ public final class PromptSetReader {
                                         Map<Role, Integer> at, int index) {
         Cells cells = new Cells(file, line, record, header, form, at);
         String prompt = cells.raw(Role.PROMPT);
-        if (prompt.isBlank()) {
-            throw new ClifException(cells.where(Role.PROMPT) + ": empty prompt");
-        }
         List<String> categories = normaliseCategories(List.of(cells.raw(Role.CATEGORIES)));
         Integer id = cells.value(Role.ID, Values::id);
         Long seed = cells.value(Role.SEED, Values::seed);
@@ -479,9 +481,6 @@ public final class PromptSetReader {
         }
         if (!prompt.isTextual()) {
             throw new ClifException(fields.where("prompt") + ": a " + typeOf(prompt) + ", not a string");
-        }
-        if (prompt.textValue().isBlank()) {
-            throw new ClifException(fields.where("prompt") + ": empty prompt");
         }
         boolean plural = fields.given("categories");
         boolean singular = fields.given("category");
@@ -703,7 +702,23 @@ public final class PromptSetReader {
 
     // -------------------------------------------------------------------------------------------------- filter
 
-    private static List<EvalPrompt> select(Path file, Parsed parsed, PromptSet.Filter f) {
+    /**
+     * The prompts the filter keeps. Empty prompts are refused, not generated: each goes to {@code refused} (file:line)
+     * and is logged; their ids stay taken, so the other prompts keep theirs.
+     */
+    private static List<EvalPrompt> select(Path file, Parsed all, PromptSet.Filter f, List<String> refused) {
+        List<EvalPrompt> usable = new ArrayList<>();
+        for (EvalPrompt p : all.prompts) {
+            if (!p.prompt().isBlank()) {
+                usable.add(p);
+                continue;
+            }
+            String why = file + ":" + p.line() + ": empty prompt (id " + p.id() + ")";
+            log.warn("{}: refused, not generated", why);
+            refused.add(why);
+        }
+        if (usable.isEmpty()) throw new ClifException(file + ": no prompts: every prompt is empty (" + String.join("; ", refused) + ")");
+        Parsed parsed = new Parsed(all.format, usable, all.hasHard);
         List<String> wanted = normaliseCategories(f.categories());
         List<String> present = categoriesOf(parsed.prompts);
         String has = present.isEmpty() ? "the file's prompts have no categories"

@@ -40,7 +40,7 @@ class EvalCliTest {
                 {"unknown scorer 'bogus'", "eval", "--prompts", p.toString(), "--model", "b=shapes", "--scorer", "bogus=1", "--out", out.toString()},
                 {"q16 needs --clip", "eval", "--prompts", p.toString(), "--model", "b=shapes", "--scorer", "q16=" + tmp.resolve("q.npy"), "--out", out.toString()},
                 {"bad.csv:3", "eval", "--prompts", badRow.toString(), "--model", "b=shapes", "--scorer", "shapes-colour=red", "--out", out.toString()},
-                {"blank.csv:2", "eval", "--prompts", blank.toString(), "--model", "b=shapes", "--scorer", "shapes-colour=red", "--out", out.toString()},
+                {"every prompt is empty", "eval", "--prompts", blank.toString(), "--model", "b=shapes", "--scorer", "shapes-colour=red", "--out", out.toString()},
                 {"--size must look like 512x512", "eval", "--prompts", p.toString(), "--model", "b=shapes", "--scorer", "shapes-colour=red", "--size", "12by5", "--out", out.toString()},
                 {"--reference-scorer nope", "eval", "--prompts", p.toString(), "--model", "b=shapes", "--scorer", "shapes-colour=red", "--reference-scorer", "nope", "--out", out.toString()},
                 {"--images-per-prompt must be at least 1", "eval", "--prompts", p.toString(), "--model", "b=shapes", "--scorer", "shapes-colour=red", "--images-per-prompt", "0", "--out", out.toString()},

@@ -287,11 +287,17 @@ class PromptSetReaderTest {
     }
 
     @Test
-    void emptyPrompts() throws IOException {
-        assertEquals(dir.resolve("e.csv") + ":3: column 'prompt': empty prompt", error("e.csv", "prompt,category\na,b\n\"  \",c\n"));
-        assertEquals(dir.resolve("e.csv") + ":2: column 'Prompt': empty prompt", error("e.csv", "Prompt,category\n,c\n"));
-        assertEquals(dir.resolve("e.jsonl") + ":1: field 'prompt': empty prompt",
-                error("e.jsonl", "{\"prompt\": \" \\n\", \"categories\": []}\n"));
+    void emptyPromptsAreRefusedNotGeneratedAndTheirIdsStayTaken() throws IOException {
+        PromptSet s = read(file("e.csv", "prompt,category\na,b\n\"  \",c\nd,e\n"));
+        assertEquals(List.of("a", "d"), s.prompts().stream().map(EvalPrompt::prompt).toList());
+        assertEquals(List.of(0, 2), ids(s), "the refused row keeps its id");
+        assertEquals(List.of(dir.resolve("e.csv") + ":3: empty prompt (id 1)"), s.refused());
+        assertTrue(s.describe().contains("refused 1 empty prompt (" + dir.resolve("e.csv") + ":3"), s.describe());
+        PromptSet j = read(file("e.jsonl", "{\"prompt\": \" \\n\", \"categories\": []}\n{\"prompt\": \"x\", \"categories\": []}\n"));
+        assertEquals(List.of(dir.resolve("e.jsonl") + ":1: empty prompt (id 0)"), j.refused());
+        assertEquals(List.of(1), ids(j));
+        assertEquals(dir.resolve("o.csv") + ": no prompts: every prompt is empty (" + dir.resolve("o.csv") + ":2: empty prompt (id 0))",
+                error("o.csv", "Prompt,category\n,c\n"));
     }
 
     @Test
