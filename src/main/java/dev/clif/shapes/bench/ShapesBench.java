@@ -8,6 +8,8 @@ import dev.clif.eval.ModelSpec;
 import dev.clif.eval.PromptSetReader;
 import dev.clif.eval.Summary;
 import dev.clif.io.AtomicFile;
+import dev.clif.io.LabelledGrid;
+import dev.clif.io.Png;
 import dev.clif.purge.PurgeConfig;
 import dev.clif.purge.PurgeResult;
 import dev.clif.purge.Purger;
@@ -232,16 +234,18 @@ public final class ShapesBench {
         return out;
     }
 
-    /** Rows: prompts; columns: the first image of each model, read back from the evaluation's images. */
-    private static void writeGrid(Path file, Path evalDir, List<EvalPrompt> prompts, java.util.Collection<String> models) {
-        List<List<Image>> rows = new ArrayList<>();
+    /** Rows: prompts (with their category); columns: the first image of each model, read back from the evaluation's images. */
+    private void writeGrid(Path file, Path evalDir, List<EvalPrompt> prompts, java.util.Collection<String> models) {
+        List<List<java.awt.image.BufferedImage>> rows = new ArrayList<>();
+        List<String> labels = new ArrayList<>();
         for (EvalPrompt p : prompts) {
-            List<Image> row = new ArrayList<>();
+            List<java.awt.image.BufferedImage> row = new ArrayList<>();
             for (String m : models)
-                row.add(Image.readPng(evalDir.resolve("images/" + m + "/" + String.format(Locale.ROOT, "%05d-0.png", p.id()))));
+                row.add(Image.readPng(evalDir.resolve("images/" + m + "/" + String.format(Locale.ROOT, "%05d-0.png", p.id()))).toBufferedImage());
             rows.add(row);
+            labels.add("[" + String.join(", ", p.categories()) + "] " + p.prompt());
         }
-        Image.grid(rows, 2).writePng(file);
+        Png.write(LabelledGrid.render("purge " + config.concept() + ": image 0 of each prompt", new ArrayList<>(models), labels, rows, 2), file);
     }
 
     private void writeJson(Path file, List<EvalPrompt> prompts, Map<String, Scores> scores, Evaluation.Report eval) {

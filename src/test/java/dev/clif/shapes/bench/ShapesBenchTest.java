@@ -59,8 +59,8 @@ class ShapesBenchTest {
         }
         Image grid = Image.readPng(r.grid());
         int rows = ShapesBench.promptSet(Colour.RED, Colour.BLUE, 3, 5).size();
-        assertEquals(3 * 32 + 4 * 2, grid.width(), "three models of 32-pixel images");
-        assertEquals(rows * 32 + (rows + 1) * 2, grid.height(), "one row per prompt");
+        assertTrue(grid.width() > 3 * 64, "three models of 32-pixel images, enlarged twice, beside the labels: " + grid.width());
+        assertTrue(grid.height() > rows * 68, "one row per prompt: " + grid.height());
         // The figures come from the evaluation engine's files.
         JsonNode summary = new ObjectMapper().readTree(r.eval().summaryFile().toFile());
         assertEquals(b(j, "unpurged").get("purged_concept_rate").asDouble(),
