@@ -22,8 +22,8 @@ package dev.clif.eval.scorers;
  *   <li>An exact 2x downscale goes through OpenCV's area path, {@code (a + b + c + d + 2) >> 2}, which the formula
  *       above already equals; an unchanged size is a copy, which it also equals.</li>
  * </ul>
- * Checked against OpenCV 4.6.0 (Debian's python3-opencv) by {@code src/test/python/cv2_golden.py}, whose digests
- * {@code OpenCvLinearResizeTest} compares with.
+ * Checked against OpenCV 4.6.0 (Debian's python3-opencv, no IPP) by {@code src/test/python/cv2_golden.py}, whose
+ * digests {@code OpenCvLinearResizeTest} compares with; later 4.x sources compute the same formulas.
  */
 public final class OpenCvLinearResize {
     private static final int COEF_BITS = 11;
