@@ -3,7 +3,7 @@
 
 Run with Debian's OpenCV (apt-get install python3-opencv; 4.6.0 on Debian 12):
     /usr/bin/python3 src/test/python/cv2_golden.py > src/test/resources/dev/clif/eval/nudenet/cv2-golden.txt
-OpenCvLinearResizeTest, OpenCvNmsTest and NudeNetDecoderTest read that file. Not part of the build: the tests keep
+NudeNetResizeTest, NudeNetNmsTest and NudeNetDecoderTest read that file. Not part of the build: the tests keep
 its output, so they run without Python or OpenCV.
 
 Pictures are made from integer formulas both sides compute alike (pattern, lcg_bytes); candidate tables from an

@@ -23,7 +23,7 @@ package dev.clif.eval.scorers;
  *       above already equals; an unchanged size is a copy, which it also equals.</li>
  * </ul>
  * Checked against OpenCV 4.6.0 (Debian's python3-opencv, no IPP) by {@code src/test/python/cv2_golden.py}, whose
- * digests {@code OpenCvLinearResizeTest} compares with; later 4.x sources compute the same formulas.
+ * digests {@code NudeNetResizeTest} compares with; later 4.x sources compute the same formulas.
  */
 public final class OpenCvLinearResize {
     private static final int COEF_BITS = 11;

@@ -6,7 +6,7 @@ import java.util.List;
 
 import org.junit.jupiter.api.Test;
 
-public class OpenCvLinearResizeTest {
+public class NudeNetResizeTest {
     @Test
     void matchesOpenCvBitForBitOnEveryRecordedCase() {
         List<String[]> cases = Cv2Golden.records("resize");

@@ -7,7 +7,7 @@ import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
-public class OpenCvNmsTest {
+public class NudeNetNmsTest {
     /** The script's box sets, by name: boxes as x, y, w, h quadruples, then scores. */
     static Map<String, Object[]> cases() {
         Map<String, Object[]> out = new LinkedHashMap<>();
