@@ -103,29 +103,32 @@ class EvaluationTest {
     @Test
     void aKilledRunResumesToTheSameImages(@TempDir Path tmp) throws Exception {
         Path prompts = prompts(tmp);
-        Map<ResultRecord.Key, String> want = hashes(new Evaluation(config(prompts, tmp.resolve("whole")).build()).run(null).results());
+        // 24 images in 12 batches of 2, so that half the run is still ahead when the kill comes.
+        Map<ResultRecord.Key, String> want = hashes(new Evaluation(config(prompts, tmp.resolve("whole")).imagesPerPrompt(4).batch(2).build())
+                .run(null).results());
         Path out = tmp.resolve("killed");
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                 "dev.clif.cli.Main", "eval", "--prompts", prompts.toString(), "--model", "base=shapes", "--scorer", "shapes-colour=red",
-                "--also-score", "shapes-exact", "--images-per-prompt", "2", "--steps", "12", "--guidance", "5", "--batch", "4",
+                "--also-score", "shapes-exact", "--images-per-prompt", "4", "--steps", "12", "--guidance", "5", "--batch", "2",
                 "--bootstrap", "200", "--out", out.toString()));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(tmp.resolve("child.log").toFile()).start();
         Path results = out.resolve("results.jsonl");
+        // Wait for 1..12 of the 24 records, then up to 0.1 s more, so the kill lands at a random point of a batch's
+        // denoising, scoring or writing.
         long seed = System.nanoTime();
-        // Records arrive a batch (4) at a time: wait for 1..8 of the 12, then up to 0.3 s more, so the kill lands at a
-        // random point of a later batch's denoising, scoring or writing.
-        int killAfter = 1 + (int) Math.floorMod(seed, 8L);
+        int killAfter = 1 + (int) Math.floorMod(seed, 12L);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (p.isAlive() && System.nanoTime() < deadline && lineCount(results) < killAfter) Thread.sleep(5);
-        Thread.sleep(Math.floorMod(seed / 8, 300L));
+        while (p.isAlive() && System.nanoTime() < deadline && lineCount(results) < killAfter) Thread.sleep(2);
+        Thread.sleep(Math.floorMod(seed / 12, 100L));
         p.destroyForcibly(); // SIGKILL on Linux
         assertTrue(p.waitFor(30, TimeUnit.SECONDS));
         int before = lineCount(results);
-        assertTrue(before < 12, "the child finished before it was killed (" + before + " records): the test proved nothing");
-        Evaluation.Report resumed = new Evaluation(config(prompts, out).resume(true).build()).run(null);
+        assertTrue(before < 24, "the child finished before it was killed (" + before + " records): the test proved nothing");
+        Evaluation.Report resumed = new Evaluation(config(prompts, out).imagesPerPrompt(4).batch(2).resume(true).build()).run(null);
         assertEquals(want, hashes(resumed.results()), "killed after " + before + " records (aimed at " + killAfter + ")");
-        assertEquals(12, resumed.generated() + resumed.reused());
+        assertEquals(24, resumed.generated() + resumed.reused());
+        assertEquals(before, resumed.reused(), "every whole record the killed run left is kept");
     }
 
     static int lineCount(Path f) throws Exception {
