@@ -96,7 +96,7 @@ public final class EvalCommand implements Callable<Integer> {
     public Integer call() {
         Device d = Device.parse(device).check();
         DType t = DType.parse(dtype);
-        if (t != DType.F32 && d.isCpu() && t != DType.BF16) throw new ClifException("--dtype " + dtype + " needs a CUDA device");
+        if (t != DType.F32 && d.isCpu()) throw new ClifException("--dtype " + dtype + " needs a CUDA device (CPU runs fp32)");
         if (limit != null && limit < 1) throw new ClifException("--limit must be at least 1, got " + limit);
         EvalConfig.Builder b = EvalConfig.builder()
                 .prompts(prompts)

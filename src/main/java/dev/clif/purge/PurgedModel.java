@@ -160,14 +160,7 @@ public final class PurgedModel {
         if (!Files.isRegularFile(deltaFile)) throw new ClifException(deltaFile + ": no such delta file");
         if (nonEmpty(out)) throw new ClifException(out + " exists and is not empty: choose a new --out folder");
         try (SafetensorsFile delta = SafetensorsFile.open(deltaFile)) {
-            Map<String, String> meta = delta.metadata();
-            if (!DELTA_FORMAT.equals(meta.get("format")))
-                throw new ClifException(deltaFile + ": not a Clif delta (metadata format is " + meta.get("format") + ", expected " + DELTA_FORMAT + ")");
-            String want = meta.get("base_unet_sha256");
-            String have = fingerprint(base);
-            if (!have.equals(want))
-                throw new ClifException(deltaFile + " was made for another base model: its UNet fingerprint is sha256:" + abbrev(want)
-                        + ", " + base + " has sha256:" + abbrev(have));
+            checkFits(delta, base);
             write(base, SafetensorsWriter.entries(delta), out);
         }
     }
@@ -181,14 +174,7 @@ public final class PurgedModel {
     public static int applyDelta(dev.clif.model.UNet unet, Path base, Path deltaFile) {
         if (!Files.isRegularFile(deltaFile)) throw new ClifException(deltaFile + ": no such delta file");
         try (SafetensorsFile delta = SafetensorsFile.open(deltaFile)) {
-            Map<String, String> meta = delta.metadata();
-            if (!DELTA_FORMAT.equals(meta.get("format")))
-                throw new ClifException(deltaFile + ": not a Clif delta (metadata format is " + meta.get("format") + ", expected " + DELTA_FORMAT + ")");
-            String want = meta.get("base_unet_sha256");
-            String have = fingerprint(base);
-            if (!have.equals(want))
-                throw new ClifException(deltaFile + " was made for another base model: its UNet fingerprint is sha256:" + abbrev(want)
-                        + ", " + base + " has sha256:" + abbrev(have));
+            checkFits(delta, base);
             Set<String> params = new java.util.HashSet<>(unet.parameterNames());
             for (String name : delta.names()) {
                 if (!params.contains(name))
@@ -206,6 +192,18 @@ public final class PurgedModel {
             }
             return delta.names().size();
         }
+    }
+
+    /** Refuses a file that is not a Clif delta, or a delta made for another base than {@code base}. */
+    private static void checkFits(SafetensorsFile delta, Path base) {
+        Map<String, String> meta = delta.metadata();
+        if (!DELTA_FORMAT.equals(meta.get("format")))
+            throw new ClifException(delta.path() + ": not a Clif delta (metadata format is " + meta.get("format") + ", expected " + DELTA_FORMAT + ")");
+        String want = meta.get("base_unet_sha256");
+        String have = fingerprint(base);
+        if (!have.equals(want))
+            throw new ClifException(delta.path() + " was made for another base model: its UNet fingerprint is sha256:" + abbrev(want)
+                    + ", " + base + " has sha256:" + abbrev(have));
     }
 
     private static String abbrev(String hex) {
