@@ -92,6 +92,9 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--no-images", description = "do not keep the PNGs (their SHA-256 is still recorded)")
     boolean noImages;
 
+    @Option(names = "--spark", description = "run on Apache Spark: a master URL (local[4], spark://host:7077, yarn) or 'submit' under spark-submit")
+    String spark;
+
     @Override
     public Integer call() {
         Device d = Device.parse(device).check();
@@ -123,7 +126,7 @@ public final class EvalCommand implements Callable<Integer> {
         scorers.forEach(b::scorer);
         if (alsoScore != null) alsoScore.forEach(b::alsoScore);
         Progress[] bar = new Progress[1];
-        Evaluation.Report r = new Evaluation(b.build()).run(new EvalListener() {
+        EvalListener listener = new EvalListener() {
             @Override
             public void onMessage(String message) {
                 System.err.println("eval: " + message);
@@ -134,11 +137,23 @@ public final class EvalCommand implements Callable<Integer> {
                 if (bar[0] == null) bar[0] = new Progress("eval images", total);
                 bar[0].update(done, null, imagesPerSecond, secondsLeft);
             }
-        });
+        };
+        Evaluation.Report r = spark == null ? new Evaluation(b.build()).run(listener) : runOnSpark(b.build(), listener);
         System.out.print(r.summary().table());
         System.out.println("summary: " + r.summaryFile().toAbsolutePath());
         System.out.println("results: " + r.results().toAbsolutePath() + " (" + r.generated() + " images made now, " + r.reused() + " found recorded)");
         return 0;
+    }
+
+    /** Spark is optional: the CLI's classpath does not carry it, spark-submit's does. */
+    private Evaluation.Report runOnSpark(EvalConfig config, EvalListener listener) {
+        try {
+            Class.forName("org.apache.spark.sql.SparkSession", false, EvalCommand.class.getClassLoader());
+        } catch (ClassNotFoundException e) {
+            throw new ClifException("--spark needs Apache Spark 4.2 on the classpath: run Clif with spark-submit (README: running at scale), "
+                    + "or put Spark's jars on CLIF_CLASSPATH");
+        }
+        return new dev.clif.eval.spark.SparkEvaluation(config, spark).run(listener);
     }
 
     static int[] parseSize(String size) {
