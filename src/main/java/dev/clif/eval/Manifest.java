@@ -68,7 +68,8 @@ public final class Manifest {
 
     private static void putNullable(ObjectNode o, String field, Number v) {
         if (v == null) o.putNull(field);
-        else o.put(field, v.doubleValue() == v.longValue() && !(v instanceof Double) ? v.longValue() : v.doubleValue());
+        else if (v instanceof Double d) o.put(field, d);
+        else o.put(field, v.longValue());
     }
 
     /** Writes the manifest, or on resume checks that the run in {@code file} had the same settings. */
