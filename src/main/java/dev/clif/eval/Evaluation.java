@@ -49,7 +49,11 @@ public final class Evaluation {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     /** What a run produced. {@code generated} images were made by this run, {@code reused} were found recorded. */
-    public record Report(Summary summary, PromptSet prompts, Path results, Path summaryFile, Path manifest, int generated, int reused) {}
+    public record Report(Summary summary, PromptSet prompts, Path results, Path summaryFile, Path manifest, int generated, int reused,
+                         Preservation preservation) {}
+
+    /** Added to caption ids when a caption set is evaluated beside a prompt file, so the two never share an id. */
+    public static final int CAPTION_ID_OFFSET = 1_000_000_000;
 
     /** One image to make: image {@code k} of {@code prompt}, from {@code seed}. */
     record Item(EvalPrompt prompt, int k, long seed) {}
@@ -69,16 +73,28 @@ public final class Evaluation {
 
     public Report run(EvalListener listener) {
         EvalListener say = listener == null ? new EvalListener() {} : listener;
-        PromptSet set = PromptSetReader.read(config.prompts(), config.filter());
-        say.onMessage(set.describe());
+        PromptSet set = promptSet(say);
         Path out = config.out();
         List<Scorer> deciding = new ArrayList<>();
         List<Scorer> also = new ArrayList<>();
+        FeatureExtractor features = null;
         try {
             // Everything that can be refused is checked before the output folder is made.
             openScorers(deciding, also);
             String reference = referenceScorer(deciding, also);
-            var settings = Manifest.settings(config, set, config.models(), deciding, also);
+            EvalConfig.PreservationConfig pc = config.preservation();
+            if (pc != null && pc.reference() != null) {
+                if (!config.saveImages()) throw new ClifException("--fid-reference needs the images: drop --no-images");
+                String ref = pc.reference();
+                if (ref.startsWith("model=") && config.models().stream().noneMatch(m -> m.name().equals(ref.substring(6))))
+                    throw new ClifException("--fid-reference " + ref + ": no --model named '" + ref.substring(6) + "' (models: "
+                            + String.join(", ", config.models().stream().map(ModelSpec::name).toList()) + ")");
+                if (!ref.startsWith("model=") && !ref.equals(Preservation.SHAPES_TRUTH) && !Files.isDirectory(Path.of(ref)))
+                    throw new ClifException("--fid-reference " + ref + ": neither model=NAME, shapes-truth, nor a folder of images");
+                if (ref.equals(Preservation.SHAPES_TRUTH)) Preservation.checkShapesCaptions(Preservation.selectedPrompts(set.prompts(), pc.measured()));
+                features = FeatureExtractor.create(pc.featuresOrDefault(), scorerContext());
+            }
+            var settings = Manifest.settings(config, set, config.models(), deciding, also, features);
             if (!config.resume() && Files.exists(out.resolve("results.jsonl")))
                 throw new ClifException(out.resolve("results.jsonl") + " exists: pass --resume to continue that run, or choose a new --out");
             try {
@@ -127,22 +143,65 @@ public final class Evaluation {
                 for (Item it : u.items()) records.add(done.get(key(u, it)));
             List<String> names = config.models().stream().map(ModelSpec::name).toList();
             Summary summary = Summary.compute(records, names, reference, config.bootstrapSamples(), config.bootstrapSeed());
+            Preservation preservation = null;
+            if (pc != null) {
+                say.onMessage("preservation metrics" + (features == null ? "" : ": FID/KID on " + features.name() + " against " + pc.reference()));
+                preservation = Preservation.compute(records, names, pc.measured(), out, features, pc.reference(), config.bootstrapSamples(),
+                        config.bootstrapSeed());
+            }
             Path summaryFile = out.resolve("summary.json");
-            AtomicFile.write(summaryFile, tmp -> JSON.writeValue(tmp.toFile(), summary.toJson(JSON)));
+            var root = summary.toJson(JSON);
+            if (preservation != null) root.set("preservation", preservation.toJson(JSON));
+            AtomicFile.write(summaryFile, tmp -> JSON.writeValue(tmp.toFile(), root));
             log.info("evaluation in {}: {} images generated, {} reused", out, generated, reused);
-            return new Report(summary, set, resultsFile, summaryFile, manifest, generated, reused);
+            return new Report(summary, set, resultsFile, summaryFile, manifest, generated, reused, preservation);
         } finally {
             for (Scorer s : deciding) s.close();
             for (Scorer s : also) s.close();
+            if (features != null) features.close();
         }
     }
 
-    private void openScorers(List<Scorer> deciding, List<Scorer> also) {
+    /** The prompt file's prompts, the caption set's, or both (caption ids then offset by {@link #CAPTION_ID_OFFSET}). */
+    private PromptSet promptSet(EvalListener say) {
+        PromptSet set = null;
+        if (config.prompts() != null) {
+            set = PromptSetReader.read(config.prompts(), config.filter());
+            say.onMessage(set.describe());
+        }
+        EvalConfig.PreservationConfig pc = config.preservation();
+        if (pc == null || pc.captions() == null) return set;
+        PromptSet caps = CaptionSetReader.read(pc.captions(), pc.sample(), pc.sampleSeed());
+        say.onMessage(caps.describe());
+        if (set == null) return caps;
+        List<EvalPrompt> all = new ArrayList<>(set.prompts());
+        for (EvalPrompt p : set.prompts())
+            if (p.id() >= CAPTION_ID_OFFSET) throw new ClifException(config.prompts() + ":" + p.line() + ": prompt id " + p.id()
+                    + " is too large to share a run with a caption set (ids below " + CAPTION_ID_OFFSET + ")");
+        for (EvalPrompt c : caps.prompts()) {
+            if ((long) c.id() + CAPTION_ID_OFFSET > Integer.MAX_VALUE)
+                throw new ClifException(pc.captions() + ":" + c.line() + ": caption id " + c.id() + " is too large to share a run with a prompt file");
+            all.add(new EvalPrompt(c.id() + CAPTION_ID_OFFSET, c.prompt(), c.categories(), c.seed(), c.guidance(), c.width(), c.height(), c.hard(), c.line()));
+        }
+        return new PromptSet(set.source(), set.format(), all, set.refused());
+    }
+
+    private ScorerContext scorerContext() {
         Path clip = config.clip() == null ? null : ModelAliases.resolve(config.clip().toString());
-        ScorerContext ctx = new ScorerContext(clip, config.device());
+        return new ScorerContext(clip, config.device());
+    }
+
+    private void openScorers(List<Scorer> deciding, List<Scorer> also) {
+        ScorerContext ctx = scorerContext();
         Set<String> names = new HashSet<>();
         for (String spec : config.scorers()) add(deciding, Scorers.create(spec, ctx), names);
         for (String spec : config.alsoScore()) add(also, Scorers.create(spec, ctx), names);
+        // A preservation run scores every image against its prompt with the --clip CLIP unless a clip-score is given.
+        if (config.preservation() != null && !names.contains(dev.clif.eval.scorers.ClipScoreScorer.NAME)) {
+            if (ctx.clipDir() != null) add(also, dev.clif.eval.scorers.ClipScoreScorer.fromSpec(null, ctx), names);
+            else if (config.preservation().captions() != null)
+                throw new ClifException("--captions measures the CLIP score: give --clip DIR (e.g. openai/clip-vit-large-patch14, or shapes-clip)");
+        }
     }
 
     private static void add(List<Scorer> to, Scorer s, Set<String> names) {

@@ -72,8 +72,10 @@ public final class ClipScoreScorer implements Scorer {
 
     /** A name for the CLIP: its folder and its vision tower, e.g. "clip-vit-large-patch14 (ViT, patch 14, 224 px, 768-d)". */
     static String variant(Path dir, ClipConfig c) {
-        Path name = dir.toAbsolutePath().normalize().getFileName();
-        return (name == null ? dir.toString() : name.toString()) + " (ViT, patch " + c.vision().patchSize() + ", " + c.vision().imageSize()
+        Path abs = dir.toAbsolutePath().normalize();
+        String label = abs.getFileName() == null ? dir.toString() : abs.getFileName().toString();
+        if (abs.startsWith(dev.clif.shapes.ShippedModels.folder().toAbsolutePath().normalize())) label = ModelAliases.SHAPES_CLIP;
+        return label + " (ViT, patch " + c.vision().patchSize() + ", " + c.vision().imageSize()
                 + " px, " + c.projectionDim() + "-d projection)";
     }
 
