@@ -111,7 +111,9 @@ public final class CaptionSetReader {
             int scanned = 0;
             long newlines = 0;
             for (CSVRecord r : parser) {
-                for (int end = (int) Math.min(r.getCharacterPosition(), text.length()); scanned < end; scanned++)
+                int start = (int) Math.min(r.getCharacterPosition(), text.length());
+                while (start < text.length() && (text.charAt(start) == '\n' || text.charAt(start) == '\r')) start++; // skipped blank lines
+                for (int end = start; scanned < end; scanned++)
                     if (text.charAt(scanned) == '\n') newlines++;
                 long line = newlines + 1;
                 if (at == null) {
