@@ -28,6 +28,7 @@ public final class ReportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (bootstrap < 1) throw new dev.clif.ClifException("--bootstrap must be at least 1, got " + bootstrap);
         for (Path out : folders) System.out.println("report: " + ReportWriter.write(out, !noBlur, bootstrap, 0).toAbsolutePath());
         return 0;
     }
