@@ -33,8 +33,18 @@ public final class Evaluation {
     private static final Logger log = LoggerFactory.getLogger(Evaluation.class);
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-    /** What a run produced. {@code generated} images were made by this run, {@code reused} were found recorded. */
-    public record Report(Summary summary, PromptSet prompts, Path results, Path summaryFile, Path manifest, int generated, int reused) {}
+    /**
+     * What a run produced. {@code generated} images were made by this run, {@code reused} were found recorded;
+     * {@code preservation} (CLIP score, FID/KID) is null unless the run measured it.
+     */
+    public record Report(Summary summary, PromptSet prompts, Path results, Path summaryFile, Path manifest, int generated, int reused,
+                         Preservation preservation) {}
+
+    /** What {@link #summarise} computed and wrote to {@code summary.json}. */
+    public record Findings(Summary summary, Preservation preservation) {}
+
+    /** Added to caption ids when a caption set is evaluated beside a prompt file, so the two never share an id. */
+    public static final int CAPTION_ID_OFFSET = 1_000_000_000;
 
     private final EvalConfig config;
 
@@ -48,13 +58,12 @@ public final class Evaluation {
 
     public Report run(EvalListener listener) {
         EvalListener say = listener == null ? new EvalListener() {} : listener;
-        PromptSet set = PromptSetReader.read(config.prompts(), config.filter());
-        say.onMessage(set.describe());
+        PromptSet set = promptSet(config, say);
         Path out = config.out();
-        try (ScorerSet scorers = ScorerSet.open(config)) {
-            // Everything that can be refused is checked before the output folder is made.
+        // Everything that can be refused is checked before the output folder is made.
+        try (ScorerSet scorers = ScorerSet.open(config); FeatureExtractor features = openFeatures(config, set)) {
             String reference = scorers.reference(config.referenceScorer());
-            Path manifest = prepareOutput(config, set, scorers);
+            Path manifest = prepareOutput(config, set, scorers, features);
             List<WorkPlan.Unit> plan = WorkPlan.of(config, set);
             Path resultsFile = out.resolve("results.jsonl");
             Map<ResultRecord.Key, ResultRecord> done = new HashMap<>();
@@ -87,19 +96,58 @@ public final class Evaluation {
                     }
                 }
             }
-            Summary summary = summarise(config, plan, done, reference);
+            Findings f = summarise(config, plan, done, reference, features, say);
             log.info("evaluation in {}: {} images generated, {} reused", out, generated, reused);
-            return new Report(summary, set, resultsFile, out.resolve("summary.json"), manifest, generated, reused);
+            return new Report(f.summary(), set, resultsFile, out.resolve("summary.json"), manifest, generated, reused, f.preservation());
         }
+    }
+
+    /** The prompt file's prompts, the caption set's, or both (caption ids then offset by {@link #CAPTION_ID_OFFSET}). */
+    public static PromptSet promptSet(EvalConfig config, EvalListener say) {
+        PromptSet set = null;
+        if (config.prompts() != null) {
+            set = PromptSetReader.read(config.prompts(), config.filter());
+            say.onMessage(set.describe());
+        }
+        EvalConfig.PreservationConfig pc = config.preservation();
+        if (pc == null || pc.captions() == null) return set;
+        PromptSet caps = CaptionSetReader.read(pc.captions(), pc.sample(), pc.sampleSeed());
+        say.onMessage(caps.describe());
+        if (set == null) return caps;
+        List<EvalPrompt> all = new ArrayList<>(set.prompts());
+        for (EvalPrompt p : set.prompts())
+            if (p.id() >= CAPTION_ID_OFFSET) throw new ClifException(config.prompts() + ":" + p.line() + ": prompt id " + p.id()
+                    + " is too large to share a run with a caption set (ids below " + CAPTION_ID_OFFSET + ")");
+        for (EvalPrompt c : caps.prompts()) {
+            if ((long) c.id() + CAPTION_ID_OFFSET > Integer.MAX_VALUE)
+                throw new ClifException(pc.captions() + ":" + c.line() + ": caption id " + c.id() + " is too large to share a run with a prompt file");
+            all.add(new EvalPrompt(c.id() + CAPTION_ID_OFFSET, c.prompt(), c.categories(), c.seed(), c.guidance(), c.width(), c.height(), c.hard(), c.line()));
+        }
+        return new PromptSet(set.source(), set.format(), all, set.refused());
+    }
+
+    /** The feature extractor of FID/KID when the run measures them against a reference (null otherwise), checked first. */
+    public static FeatureExtractor openFeatures(EvalConfig config, PromptSet set) {
+        EvalConfig.PreservationConfig pc = config.preservation();
+        if (pc == null || pc.reference() == null) return null;
+        if (!config.saveImages()) throw new ClifException("--fid-reference needs the images: drop --no-images");
+        String ref = pc.reference();
+        if (ref.startsWith("model=") && config.models().stream().noneMatch(m -> m.name().equals(ref.substring(6))))
+            throw new ClifException("--fid-reference " + ref + ": no --model named '" + ref.substring(6) + "' (models: "
+                    + String.join(", ", config.models().stream().map(ModelSpec::name).toList()) + ")");
+        if (!ref.startsWith("model=") && !ref.equals(Preservation.SHAPES_TRUTH) && !Files.isDirectory(Path.of(ref)))
+            throw new ClifException("--fid-reference " + ref + ": neither model=NAME, shapes-truth, nor a folder of images");
+        if (ref.equals(Preservation.SHAPES_TRUTH)) Preservation.checkShapesCaptions(Preservation.selectedPrompts(set.prompts(), pc.measured()));
+        return FeatureExtractor.create(pc.featuresOrDefault(), ScorerSet.context(config));
     }
 
     /**
      * Makes the output folder and writes its manifest, or on resume checks the old one; refuses a fresh run over an
      * existing one. Returns the manifest's path.
      */
-    public static Path prepareOutput(EvalConfig config, PromptSet set, ScorerSet scorers) {
+    public static Path prepareOutput(EvalConfig config, PromptSet set, ScorerSet scorers, FeatureExtractor features) {
         Path out = config.out();
-        var settings = Manifest.settings(config, set, config.models(), scorers.deciding(), scorers.reported());
+        var settings = Manifest.settings(config, set, config.models(), scorers.deciding(), scorers.reported(), features);
         if (!config.resume() && Files.exists(out.resolve("results.jsonl")))
             throw new ClifException(out.resolve("results.jsonl") + " exists: pass --resume to continue that run, or choose a new --out");
         try {
@@ -113,10 +161,12 @@ public final class Evaluation {
     }
 
     /**
-     * The summary of every planned image, in plan order, from its record (each key once), written to
-     * {@code summary.json}. A record missing for a planned image is an error: the run is not complete.
+     * The summary of every planned image, in plan order, from its record (each key once), and the preservation metrics
+     * when the run measures them, written to {@code summary.json}. A record missing for a planned image is an error: the
+     * run is not complete.
      */
-    public static Summary summarise(EvalConfig config, List<WorkPlan.Unit> plan, Map<ResultRecord.Key, ResultRecord> records, String reference) {
+    public static Findings summarise(EvalConfig config, List<WorkPlan.Unit> plan, Map<ResultRecord.Key, ResultRecord> records, String reference,
+                                     FeatureExtractor features, EvalListener say) {
         List<ResultRecord> ordered = new ArrayList<>();
         for (WorkPlan.Unit u : plan)
             for (ResultRecord.Key k : u.keys()) {
@@ -127,7 +177,16 @@ public final class Evaluation {
             }
         List<String> names = config.models().stream().map(ModelSpec::name).toList();
         Summary summary = Summary.compute(ordered, names, reference, config.bootstrapSamples(), config.bootstrapSeed());
-        AtomicFile.write(config.out().resolve("summary.json"), tmp -> JSON.writeValue(tmp.toFile(), summary.toJson(JSON)));
-        return summary;
+        Preservation preservation = null;
+        EvalConfig.PreservationConfig pc = config.preservation();
+        if (pc != null) {
+            say.onMessage("preservation metrics" + (features == null ? "" : ": FID/KID on " + features.name() + " against " + pc.reference()));
+            preservation = Preservation.compute(ordered, names, pc.measured(), config.out(), features, pc.reference(), config.bootstrapSamples(),
+                    config.bootstrapSeed());
+        }
+        var root = summary.toJson(JSON);
+        if (preservation != null) root.set("preservation", preservation.toJson(JSON));
+        AtomicFile.write(config.out().resolve("summary.json"), tmp -> JSON.writeValue(tmp.toFile(), root));
+        return new Findings(summary, preservation);
     }
 }

@@ -18,14 +18,25 @@ public final class ScorerSet implements AutoCloseable {
 
     private ScorerSet() {}
 
-    public static ScorerSet open(EvalConfig config) {
+    /** What scorers and feature extractors of this run get: the {@code --clip} CLIP folder and the device. */
+    public static ScorerContext context(EvalConfig config) {
         Path clip = config.clip() == null ? null : ModelAliases.resolve(config.clip().toString());
-        ScorerContext ctx = new ScorerContext(clip, config.device());
+        return new ScorerContext(clip, config.device());
+    }
+
+    public static ScorerSet open(EvalConfig config) {
+        ScorerContext ctx = context(config);
         ScorerSet s = new ScorerSet();
         try {
             Set<String> names = new HashSet<>();
             for (String spec : config.scorers()) add(s.deciding, Scorers.create(spec, ctx), names);
             for (String spec : config.alsoScore()) add(s.reported, Scorers.create(spec, ctx), names);
+            // A preservation run scores every image against its prompt with the --clip CLIP unless a clip-score is given.
+            if (config.preservation() != null && !names.contains(dev.clif.eval.scorers.ClipScoreScorer.NAME)) {
+                if (ctx.clipDir() != null) add(s.reported, dev.clif.eval.scorers.ClipScoreScorer.fromSpec(null, ctx), names);
+                else if (config.preservation().captions() != null)
+                    throw new ClifException("--captions measures the CLIP score: give --clip DIR (e.g. openai/clip-vit-large-patch14, or shapes-clip)");
+            }
             return s;
         } catch (RuntimeException e) {
             s.close();

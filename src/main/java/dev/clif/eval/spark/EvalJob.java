@@ -29,7 +29,7 @@ final class EvalJob {
 
     static String toJson(EvalConfig c) {
         ObjectNode o = JSON.createObjectNode();
-        o.put("prompts", c.prompts().toString());
+        if (c.prompts() != null) o.put("prompts", c.prompts().toString());
         o.putPOJO("categories", c.filter().categories());
         o.put("hard_only", c.filter().hardOnly());
         if (c.filter().limit() != null) o.put("limit", c.filter().limit());
@@ -53,6 +53,16 @@ final class EvalJob {
         if (c.referenceScorer() != null) o.put("reference_scorer", c.referenceScorer());
         o.put("bootstrap_samples", c.bootstrapSamples());
         o.put("bootstrap_seed", c.bootstrapSeed());
+        EvalConfig.PreservationConfig p = c.preservation();
+        if (p != null) {
+            ObjectNode po = o.putObject("preservation");
+            if (p.captions() != null) po.put("captions", p.captions().toString());
+            if (p.sample() != null) po.put("sample", p.sample());
+            po.put("sample_seed", p.sampleSeed());
+            po.putPOJO("categories", p.categories());
+            if (p.reference() != null) po.put("reference", p.reference());
+            if (p.features() != null) po.put("features", p.features());
+        }
         return o.toString();
     }
 
@@ -64,7 +74,7 @@ final class EvalJob {
             throw new ClifException("a Spark task received a malformed job description: " + e.getMessage(), e);
         }
         EvalConfig.Builder b = EvalConfig.builder()
-                .prompts(Path.of(o.get("prompts").asText()))
+                .prompts(o.has("prompts") ? Path.of(o.get("prompts").asText()) : null)
                 .filter(new PromptSet.Filter(strings(o.get("categories")), o.get("hard_only").asBoolean(),
                         o.has("limit") ? o.get("limit").asInt() : null))
                 .clip(o.has("clip") ? Path.of(o.get("clip").asText()) : null)
@@ -82,6 +92,11 @@ final class EvalJob {
                 .saveImages(o.get("save_images").asBoolean())
                 .referenceScorer(o.has("reference_scorer") ? o.get("reference_scorer").asText() : null)
                 .bootstrap(o.get("bootstrap_samples").asInt(), o.get("bootstrap_seed").asLong());
+        JsonNode p = o.get("preservation");
+        if (p != null)
+            b.preservation(new EvalConfig.PreservationConfig(p.has("captions") ? Path.of(p.get("captions").asText()) : null,
+                    p.has("sample") ? p.get("sample").asInt() : null, p.get("sample_seed").asLong(), strings(p.get("categories")),
+                    p.has("reference") ? p.get("reference").asText() : null, p.has("features") ? p.get("features").asText() : null));
         for (String m : strings(o.get("models"))) b.model(ModelSpec.parse(m));
         strings(o.get("scorers")).forEach(b::scorer);
         strings(o.get("also_score")).forEach(b::alsoScore);

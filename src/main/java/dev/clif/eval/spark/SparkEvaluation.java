@@ -5,10 +5,9 @@ import dev.clif.eval.EvalConfig;
 import dev.clif.eval.EvalListener;
 import dev.clif.eval.Evaluation;
 import dev.clif.eval.PromptSet;
-import dev.clif.eval.PromptSetReader;
+import dev.clif.eval.FeatureExtractor;
 import dev.clif.eval.ResultRecord;
 import dev.clif.eval.ScorerSet;
-import dev.clif.eval.Summary;
 import dev.clif.eval.WorkPlan;
 import dev.clif.io.AtomicFile;
 
@@ -58,15 +57,14 @@ public final class SparkEvaluation {
 
     public Evaluation.Report run(EvalListener listener) {
         EvalListener say = listener == null ? new EvalListener() {} : listener;
-        PromptSet set = PromptSetReader.read(config.prompts(), config.filter());
-        say.onMessage(set.describe());
+        PromptSet set = Evaluation.promptSet(config, say);
         Path out = config.out();
         Path dataset = out.resolve("records");
-        try (ScorerSet scorers = ScorerSet.open(config)) {
+        try (ScorerSet scorers = ScorerSet.open(config); FeatureExtractor features = Evaluation.openFeatures(config, set)) {
             String reference = scorers.reference(config.referenceScorer());
             if (!config.resume() && Files.exists(dataset))
                 throw new ClifException(dataset + " exists: pass --resume to continue that run, or choose a new --out");
-            Path manifest = Evaluation.prepareOutput(config, set, scorers);
+            Path manifest = Evaluation.prepareOutput(config, set, scorers, features);
             List<WorkPlan.Unit> plan = WorkPlan.of(config, set);
             SparkSession.Builder b = SparkSession.builder().appName("clif eval " + out.getFileName());
             if (!FROM_SUBMIT.equals(master)) b.master(master);
@@ -93,10 +91,11 @@ public final class SparkEvaluation {
                 }
                 Map<ResultRecord.Key, ResultRecord> all = read(spark, dataset);
                 writeResults(out.resolve("results.jsonl"), plan, all);
-                Summary summary = Evaluation.summarise(config, plan, all, reference);
+                Evaluation.Findings f = Evaluation.summarise(config, plan, all, reference, features, say);
                 int generated = all.size() - reused;
                 log.info("spark evaluation in {}: {} images generated, {} reused", out, generated, reused);
-                return new Evaluation.Report(summary, set, out.resolve("results.jsonl"), out.resolve("summary.json"), manifest, generated, reused);
+                return new Evaluation.Report(f.summary(), set, out.resolve("results.jsonl"), out.resolve("summary.json"), manifest, generated,
+                        reused, f.preservation());
             } finally {
                 if (!FROM_SUBMIT.equals(master)) spark.stop();
             }

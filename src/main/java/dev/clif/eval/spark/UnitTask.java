@@ -5,7 +5,7 @@ import dev.clif.eval.BatchRunner;
 import dev.clif.eval.EvalConfig;
 import dev.clif.eval.ModelSpec;
 import dev.clif.eval.PromptSet;
-import dev.clif.eval.PromptSetReader;
+import dev.clif.eval.Evaluation;
 import dev.clif.eval.ResultRecord;
 import dev.clif.eval.ScorerSet;
 import dev.clif.eval.WorkPlan;
@@ -53,7 +53,7 @@ final class UnitTask implements FlatMapFunction<Iterator<List<Integer>>, Row>, S
         List<Row> rows = new ArrayList<>();
         if (units.isEmpty()) return rows.iterator();
         EvalConfig config = EvalJob.fromJson(job);
-        PromptSet set = PromptSetReader.read(config.prompts(), config.filter());
+        PromptSet set = Evaluation.promptSet(config, new dev.clif.eval.EvalListener() {});
         List<WorkPlan.Unit> plan = WorkPlan.of(config, set);
         ModelSpec model = plan.get(units.get(0)).model();
         try (ScorerSet scorers = ScorerSet.open(config);
