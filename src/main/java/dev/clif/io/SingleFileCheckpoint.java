@@ -184,6 +184,10 @@ public final class SingleFileCheckpoint implements AutoCloseable {
         return file.path();
     }
 
+    SafetensorsFile file() {
+        return file;
+    }
+
     public Family family() {
         return family;
     }
