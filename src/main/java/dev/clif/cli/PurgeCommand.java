@@ -31,6 +31,9 @@ public final class PurgeCommand implements Callable<Integer> {
     @Option(names = "--config", description = "for a single-file --model: a diffusers folder with its configs, tokenizer and scheduler")
     Path config;
 
+    @Option(names = "--single-file", description = "also write the purged model as OUT/model.safetensors, the single-file layout A1111 and ComfyUI load")
+    boolean singleFile;
+
     @Option(names = "--clip", required = true, description = "CLIP model folder of the loss (vision + text towers)")
     Path clip;
 
@@ -171,6 +174,11 @@ public final class PurgeCommand implements Callable<Integer> {
             }
         });
         spec.commandLine().getOut().println("purged model: " + r.modelDir());
+        if (singleFile) {
+            Path file = r.modelDir().resolveSibling("model.safetensors");
+            ConvertCommand.toSingleFile(r.modelDir(), file);
+            spec.commandLine().getOut().println("single file: " + file);
+        }
         spec.commandLine().getOut().println("delta: " + r.delta());
         spec.commandLine().getOut().println("report: " + r.report());
         spec.commandLine().getOut().println("loss curve: " + r.lossCurve());

@@ -141,6 +141,39 @@ class FormatsCliTest {
                 .assertOneLineExit2("not a standard SD 1.x/2.x architecture");
     }
 
+    /** A purge from a single file, written back as a single file; an eval of FILE+DELTA finds the same base. */
+    @Test
+    void purgeASingleFileModel(@TempDir Path tmp) throws Exception {
+        Path golden = Path.of(System.getProperty("clif.golden", "../shared/golden"));
+        Path sd = golden.resolve("tiny-sd"), clip = golden.resolve("tiny-clip");
+        Assumptions.assumeTrue(Files.isDirectory(sd) && Files.isDirectory(clip), "no golden tiny-sd");
+        Path single = tmp.resolve("tiny.safetensors");
+        assertEquals(0, CliRun.of("convert", "--model", sd.toString(), "--to-single-file", single.toString()).exit());
+        Path out = tmp.resolve("purged");
+        CliRun r = CliRun.of("purge", "--model", single.toString(), "--config", sd.toString(), "--clip", clip.toString(),
+                "--out", out.toString(), "--ddim-steps", "2", "--steps", "2", "--batch", "1", "--seed", "3",
+                "--concept", "red car=>blue car", "--single-file");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("single file: "), r.out());
+        // the purged single file holds the purged folder's tensors
+        Path back = tmp.resolve("back");
+        assertEquals(0, CliRun.of("convert", "--model", out.resolve("model.safetensors").toString(), "--config", sd.toString(),
+                "--to-folder", back.toString()).exit());
+        for (String c : SingleFileCheckpoint.COMPONENTS) {
+            String w = SingleFileCheckpoint.weightFileName(c);
+            try (SafetensorsFile purged = SafetensorsFile.open(dev.clif.io.ModelFolder.weightFiles(out.resolve("model").resolve(c)).get(0));
+                 SafetensorsFile got = SafetensorsFile.open(back.resolve(c).resolve(w))) {
+                assertEquals(new java.util.TreeSet<>(purged.names()), new java.util.TreeSet<>(got.names()), c);
+                for (String n : purged.names()) assertEquals(-1L, purged.bytes(n).mismatch(got.bytes(n)), c + " " + n);
+            }
+        }
+        // the delta fits the single file (same base fingerprint), in memory as eval applies it
+        dev.clif.eval.ModelSpec spec = dev.clif.eval.ModelSpec.parse("p=" + single + "+" + out.resolve("delta.safetensors") + ";config=" + sd);
+        try (dev.clif.model.StableDiffusion m = spec.load(dev.clif.tensor.Device.CPU, dev.clif.tensor.DType.F32)) {
+            assertNotNull(m.unet());
+        }
+    }
+
     @Test
     void picklesAreRefusedWithTheConversionHint(@TempDir Path tmp) throws Exception {
         Path ckpt = tmp.resolve("model.ckpt");
