@@ -175,12 +175,26 @@ class FormatsCliTest {
     }
 
     @Test
+    void inspectNamesTheFamilyAndComponents() {
+        Path golden = singleFileRoot().resolve("sd15-narrow.safetensors");
+        Assumptions.assumeTrue(Files.isRegularFile(golden), "no golden data at " + golden);
+        CliRun r = CliRun.of("inspect", golden.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("single-file Stable Diffusion checkpoint, SD 1.x"), r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.trim().startsWith("unet") && l.contains("in 684 tensors")), r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.trim().startsWith("text_encoder") && l.contains("in 37 tensors")), r.out());
+    }
+
+    @Test
     void picklesAreRefusedWithTheConversionHint(@TempDir Path tmp) throws Exception {
         Path ckpt = tmp.resolve("model.ckpt");
         Files.write(ckpt, new byte[] {(byte) 0x80, 2, 0x7d});
         CliRun.of("generate", "--model", ckpt.toString(), "--prompt", "x", "--out", tmp.resolve("x.png").toString())
                 .assertOneLineExit2("never unpickles");
         CliRun.of("convert", "--model", ckpt.toString(), "--to-folder", tmp.resolve("f").toString()).assertOneLineExit2("save_file");
+        CliRun.of("inspect", ckpt.toString()).assertOneLineExit2("never unpickles");
+        CliRun.of("eval", "--prompts", ckpt.toString(), "--model", "a=" + ckpt, "--scorer", "shapes-exact",
+                "--out", tmp.resolve("e").toString()).assertOneLineExit2("never unpickles");
         Path notSd = tmp.resolve("lora.safetensors");
         SafetensorsWriter.write(notSd, List.of(SafetensorsWriter.Entry.of("lora_up.weight", new float[] {1}, 1)), Map.of());
         CliRun.of("convert", "--model", notSd.toString(), "--to-folder", tmp.resolve("g").toString())
