@@ -31,7 +31,7 @@ import java.util.stream.Stream;
  */
 public final class SingleFileModels {
     private static final String RESOURCES = "/dev/clif/eval/singlefile/";
-    private static final List<String> CONFIG_FILES = List.of("model_index.json", "unet/config.json", "vae/config.json",
+    static final List<String> CONFIG_FILES = List.of("model_index.json", "unet/config.json", "vae/config.json",
             "text_encoder/config.json", "scheduler/scheduler_config.json", "tokenizer/tokenizer_config.json",
             "tokenizer/special_tokens_map.json", "tokenizer/vocab.json", "tokenizer/merges.txt");
 
@@ -127,7 +127,7 @@ public final class SingleFileModels {
         return CONFIG_FILES.stream().map(dir::resolve).toList();
     }
 
-    private static byte[] builtin(String family, String file) throws IOException {
+    static byte[] builtin(String family, String file) throws IOException {
         if (file.equals("tokenizer/vocab.json") || file.equals("tokenizer/merges.txt"))
             return Files.readAllBytes(ShippedModels.folder().resolve("sd").resolve(file)); // the real CLIP BPE
         try (InputStream in = SingleFileModels.class.getResourceAsStream(RESOURCES + family + "/" + file)) {
