@@ -167,6 +167,15 @@ class FormatsCliTest {
                 for (String n : purged.names()) assertEquals(-1L, purged.bytes(n).mismatch(got.bytes(n)), c + " " + n);
             }
         }
+        // apply-delta on the single file rebuilds the purged folder byte for byte
+        Path rebuilt = tmp.resolve("rebuilt");
+        CliRun a = CliRun.of("apply-delta", "--model", single.toString(), "--config", sd.toString(),
+                "--delta", out.resolve("delta.safetensors").toString(), "--out", rebuilt.toString());
+        assertEquals(0, a.exit(), a.err());
+        try (var files = Files.walk(out.resolve("model"))) {
+            for (Path f : files.filter(Files::isRegularFile).toList())
+                assertArrayEquals(Files.readAllBytes(f), Files.readAllBytes(rebuilt.resolve(out.resolve("model").relativize(f).toString())), f.toString());
+        }
         // the delta fits the single file (same base fingerprint), in memory as eval applies it
         dev.clif.eval.ModelSpec spec = dev.clif.eval.ModelSpec.parse("p=" + single + "+" + out.resolve("delta.safetensors") + ";config=" + sd);
         try (dev.clif.model.StableDiffusion m = spec.load(dev.clif.tensor.Device.CPU, dev.clif.tensor.DType.F32)) {
