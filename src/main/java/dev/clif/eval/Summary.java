@@ -51,7 +51,8 @@ public record Summary(Map<String, ModelSummary> models, List<AgreementRow> agree
         List<AgreementRow> agreement = new ArrayList<>();
         if (reference != null) {
             for (String s : scorers) {
-                if (s.equals(reference)) continue;
+                // clip-score measures, it never flags: an agreement with a judge would say nothing.
+                if (s.equals(reference) || s.equals(dev.clif.eval.scorers.ClipScoreScorer.NAME)) continue;
                 for (String m : out.keySet())
                     agreement.add(new AgreementRow(s, reference, m, agreement(records.stream().filter(r -> r.model().equals(m)).toList(), s, reference)));
                 agreement.add(new AgreementRow(s, reference, "all", agreement(records, s, reference)));
