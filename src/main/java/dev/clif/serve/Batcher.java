@@ -187,6 +187,7 @@ public final class Batcher implements AutoCloseable {
             Job j = it.next();
             if (j.cancelled()) {
                 it.remove();
+                if (!j.future.isDone()) metrics.cancelled.inc();
             } else if (now - j.deadlineNanos > 0) {
                 it.remove();
                 j.fail(deadline());

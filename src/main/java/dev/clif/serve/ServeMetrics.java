@@ -26,6 +26,8 @@ public final class ServeMetrics {
             .labelNames("status", "code").register(registry);
     final Counter flagged = Counter.builder().name("clif_serve_nsfw_flagged_total").help("images the safety scorer replaced by a black image")
             .register(registry);
+    final Counter cancelled = Counter.builder().name("clif_serve_cancelled_total").help("queued requests dropped unstarted because the client went away")
+            .register(registry);
     final Gauge queueDepth = Gauge.builder().name("clif_serve_queue_depth").help("requests waiting for a batch").register(registry);
     final Gauge inFlight = Gauge.builder().name("clif_serve_batch_in_flight").help("1 while a batch runs").register(registry);
     final Histogram batchSize = Histogram.builder().name("clif_serve_batch_size").help("images per batch")
