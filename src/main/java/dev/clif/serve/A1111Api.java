@@ -27,7 +27,7 @@ final class A1111Api {
     int txt2img(Request request, Response response, Callback callback) {
         ObjectNode body = RequestParser.parseObject(Http.body(request));
         ImageRequest r = server.parser().a1111(body);
-        Job.Result result = server.generate(r, request);
+        Job.Result result = server.generate(r, request, response);
         ObjectNode reply = Http.JSON.createObjectNode();
         ArrayNode images = reply.putArray("images");
         for (byte[] png : result.pngs()) images.add(Base64.getEncoder().encodeToString(png));

@@ -105,6 +105,7 @@ public final class Batcher implements AutoCloseable {
         }
     }
 
+    /** Batches started so far. */
     public long batches() {
         return batches;
     }
@@ -113,10 +114,13 @@ public final class Batcher implements AutoCloseable {
         return maxBatch;
     }
 
-    /** Wakes the scheduler so it drops a cancelled job now. */
-    void poke() {
+    /** Drops a job that has not finished: out of the queue now if it waits there; its unstarted images will not run. */
+    void cancel(Job job) {
         lock.lock();
         try {
+            job.cancel();
+            if (queue.remove(job) && !job.started()) metrics.cancelled.inc();
+            metrics.queueDepth.set(queue.size());
             changed.signalAll();
         } finally {
             lock.unlock();
@@ -187,7 +191,6 @@ public final class Batcher implements AutoCloseable {
             Job j = it.next();
             if (j.cancelled()) {
                 it.remove();
-                if (!j.future.isDone()) metrics.cancelled.inc();
             } else if (now - j.deadlineNanos > 0) {
                 it.remove();
                 j.fail(deadline());
@@ -207,6 +210,7 @@ public final class Batcher implements AutoCloseable {
     }
 
     private void run(List<Item> items) {
+        batches++;
         long t0 = System.nanoTime();
         metrics.inFlight.set(1);
         ImageRequest first = items.get(0).job().request;
@@ -225,8 +229,7 @@ public final class Batcher implements AutoCloseable {
             metrics.batchSize.observe(items.size());
             metrics.batchSeconds.observe(s);
             metrics.inFlight.set(0);
-            secondsPerBatch = batches == 0 ? s : 0.8 * secondsPerBatch + 0.2 * s;
-            batches++;
+            secondsPerBatch = batches == 1 ? s : 0.8 * secondsPerBatch + 0.2 * s;
             lock.lock();
             try {
                 running = false;

@@ -24,7 +24,7 @@ final class OpenAiApi {
     int generations(Request request, Response response, Callback callback) {
         ObjectNode body = RequestParser.parseObject(Http.body(request));
         ImageRequest r = server.parser().openAi(body);
-        Job.Result result = server.generate(r, request);
+        Job.Result result = server.generate(r, request, response);
         ObjectNode reply = Http.JSON.createObjectNode();
         reply.put("created", System.currentTimeMillis() / 1000);
         ArrayNode data = reply.putArray("data");

@@ -75,7 +75,9 @@ public final class Server implements AutoCloseable {
             jetty.addConnector(connector);
             jetty.setHandler(new Router());
             jetty.setErrorHandler(new JsonErrors());
-            jetty.setStopTimeout(config.timeoutMs());
+            // the batcher drains before Jetty stops; this bounds the wait for replies still being written and for
+            // idle keep-alive connections, which Jetty's graceful stop would otherwise wait out
+            jetty.setStopTimeout(3000);
         } catch (RuntimeException e) {
             if (b != null) b.close();
             if (scorer != null) scorer.close();
@@ -141,19 +143,17 @@ public final class Server implements AutoCloseable {
     }
 
     /** Queues {@code r} and waits for its images, its deadline, or the client going away. */
-    Job.Result generate(ImageRequest r, Request request) {
+    Job.Result generate(ImageRequest r, Request request, Response response) {
         long now = System.nanoTime();
         Job job = new Job(r, now, now + TimeUnit.MILLISECONDS.toNanos(config.timeoutMs()));
-        request.addFailureListener(failure -> {
-            job.cancel();
-            batcher.poke();
-        });
+        Runnable gone = () -> batcher.cancel(job);
+        request.addFailureListener(failure -> gone.run());
         batcher.submit(job);
+        DisconnectWatch watch = DisconnectWatch.start(request, gone);
         try {
             return job.future.get(config.timeoutMs(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
-            job.cancel();
-            batcher.poke();
+            batcher.cancel(job);
             throw Batcher.deadline();
         } catch (InterruptedException e) {
             job.cancel();
@@ -162,6 +162,9 @@ public final class Server implements AutoCloseable {
         } catch (ExecutionException e) {
             if (e.getCause() instanceof ApiException a) throw a;
             throw new ApiException(500, "server_error", null, "generation_failed", String.valueOf(e.getCause()), 0);
+        } finally {
+            watch.close();
+            if (watch.pipelined()) response.getHeaders().put(HttpHeader.CONNECTION, "close");
         }
     }
 
@@ -274,7 +277,7 @@ public final class Server implements AutoCloseable {
             Thread.sleep(200); // the handlers of the last batch write their replies
             jetty.stop();
         } catch (Exception e) {
-            log.warn("stopping Jetty: {}", e.toString());
+            log.info("Jetty stopped after its grace period ({}): idle connections were closed", e.toString());
         }
         freeResources();
         stopped.countDown();
