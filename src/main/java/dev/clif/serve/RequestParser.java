@@ -89,8 +89,7 @@ public final class RequestParser {
         String model = optString(o, "model", Variants.BASE);
         String variant = variant(model, "model");
         String prompt = prompt(o, "prompt", notes);
-        String negative = optString(o, "negative_prompt", "");
-        checkLength("negative_prompt", negative);
+        String negative = negative(o, notes);
         int n = optInt(o, "n", 1);
         if (n < 1 || n > MAX_N) throw ApiException.invalid("n", "n must be between 1 and " + MAX_N + ", got " + n);
         int[] wh = size(optString(o, "size", "auto"));
@@ -119,8 +118,7 @@ public final class RequestParser {
         }
         String variant = variant(model, "override_settings.sd_model_checkpoint");
         String prompt = prompt(o, "prompt", notes);
-        String negative = optString(o, "negative_prompt", "");
-        checkLength("negative_prompt", negative);
+        String negative = negative(o, notes);
         int batch = optInt(o, "batch_size", 1);
         int iter = optInt(o, "n_iter", 1);
         if (batch < 1 || batch > MAX_N) throw ApiException.invalid("batch_size", "batch_size must be between 1 and " + MAX_N + ", got " + batch);
@@ -149,11 +147,23 @@ public final class RequestParser {
         if (!p.isTextual()) throw ApiException.invalid(field, field + " must be a string, got " + kind(p));
         String s = p.asText();
         checkLength(field, s);
+        noteTruncation(field, s, notes);
+        return s;
+    }
+
+    private String negative(ObjectNode o, List<String> notes) {
+        String s = optString(o, "negative_prompt", "");
+        checkLength("negative_prompt", s);
+        noteTruncation("negative_prompt", s, notes);
+        return s;
+    }
+
+    /** The pipeline keeps the first 75 tokens (77 with begin and end); a longer text is reported, not refused. */
+    private void noteTruncation(String field, String s, List<String> notes) {
         int tokens = tokenizer.encode(s).length;
         if (tokens > tokenizer.maxLength())
             notes.add(field + " has " + (tokens - 2) + " tokens: truncated to the text encoder's " + (tokenizer.maxLength() - 2)
                     + " (" + tokenizer.maxLength() + " with begin and end)");
-        return s;
     }
 
     private static void checkLength(String field, String s) {
