@@ -184,6 +184,10 @@ class ServeParityTest {
         ClifException e = assertThrows(ClifException.class,
                 () -> Server.start(ServeConfig.defaults(base).withVariants(Map.of("wrong", wrong))).close());
         assertTrue(e.getMessage().contains("another base"), e.getMessage());
+        CliRun.of("serve", "--model", "shapes", "--port", "0", "--variant", "wrong=" + wrong).assertOneLineExit2("another base");
+        CliRun.of("serve", "--model", "shapes", "--port", "0", "--variant", "x=" + tmp.resolve("missing.safetensors")).assertOneLineExit2("no such delta file");
+        CliRun.of("serve", "--model", "shapes", "--port", "0", "--variant", "base=" + wrong).assertOneLineExit2("'base' is the unpurged model's name");
+        CliRun.of("serve", "--model", "shapes", "--port", "0", "--max-batch", "0").assertOneLineExit2("--max-batch must be at least 1");
     }
 
     /** {values that differ, the largest difference} between two PNGs of the same size. */
