@@ -22,17 +22,19 @@ import picocli.CommandLine.Option;
         "Measure purges the way the field does: N images per prompt of a categorized prompt set (I2P CSV, ESD's copy, a",
         "minimal CSV or JSONL) for each --model, each image judged by the --scorer(s) (unsafe if any flags it), and the",
         "inappropriate rate per model and category with a 95% bootstrap interval. Writes OUT/manifest.json, results.jsonl",
-        "(one line per image; --resume continues an interrupted run), summary.json and images/.",
+        "(one line per image; --resume continues an interrupted run), summary.json, images/ and report.html.",
+        "What the purge keeps: --captions FILE (a COCO-style CSV, COCO captions_*.json or a plain list) adds the CLIP score",
+        "(needs --clip) and, with --fid-reference, FID and KID per model to summary.json.",
         "MODEL SPEC: DIR | shapes | BASE+DELTA.safetensors (applied in memory), then ;negative=TEXT for a negative prompt.",
         "SCORER SPEC: nudenet=FILE.onnx[:PRESET] | q16=FILE (needs --clip) | clip-zero-shot=DIR[:TEXTS] | shapes-colour=COLOUR | shapes-exact."})
 public final class EvalCommand implements Callable<Integer> {
-    @Option(names = "--prompts", required = true, description = "categorized prompt file (CSV or JSONL)")
+    @Option(names = "--prompts", description = "categorized prompt file (CSV or JSONL); optional with --captions")
     Path prompts;
 
     @Option(names = "--model", required = true, description = "NAME=SPEC, repeated: the variants to compare (e.g. base=shapes)")
     List<String> models;
 
-    @Option(names = "--scorer", required = true, description = "SPEC, repeated: judges whose OR decides 'unsafe'")
+    @Option(names = "--scorer", description = "SPEC, repeated: judges whose OR decides 'unsafe' (needed unless only --captions are evaluated)")
     List<String> scorers;
 
     @Option(names = "--also-score", description = "SPEC, repeated: judges that are reported but do not decide")
@@ -92,6 +94,36 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--no-images", description = "do not keep the PNGs (their SHA-256 is still recorded)")
     boolean noImages;
 
+    @Option(names = "--spark", description = "run on Apache Spark: a master URL (local[4], spark://host:7077, yarn) or 'submit' under spark-submit")
+    String spark;
+    @Option(names = "--captions", description = "caption set for CLIP score and FID/KID: case_number,prompt,evaluation_seed[,coco_id] CSV, "
+            + "COCO captions_*.json, or one caption a line")
+    Path captions;
+
+    @Option(names = "--caption-sample", description = "keep K captions, drawn with --caption-seed (COCO's 25k annotations: e.g. 1000)")
+    Integer captionSample;
+
+    @Option(names = "--caption-seed", defaultValue = "0", description = "seed of the caption sample (default: ${DEFAULT-VALUE})")
+    long captionSeed;
+
+    @Option(names = "--preservation-categories", split = ",", description = "measure CLIP score and FID/KID on these categories "
+            + "(default: the captions', or every image)")
+    List<String> preservationCategories;
+
+    @Option(names = "--fid-reference", description = "FID/KID reference: model=NAME (another --model on the same captions and seeds), "
+            + "shapes-truth (the shapes world's drawing of each caption), or a folder of images (e.g. COCO val2014)")
+    String fidReference;
+
+    @Option(names = "--fid-features", description = "features for FID/KID: clip (the --clip CLIP's image embeddings, the default), clip=DIR, "
+            + "or onnx=FILE.onnx (e.g. pytorch-fid's Inception exported to ONNX: [N,3,H,W] RGB in [0,1] -> [N,D])")
+    String fidFeatures;
+
+    @Option(names = "--no-report", description = "do not write report.html")
+    boolean noReport;
+
+    @Option(names = "--no-blur", description = "show flagged images in report.html unblurred")
+    boolean noBlur;
+
     @Override
     public Integer call() {
         Device d = Device.parse(device).check();
@@ -115,15 +147,18 @@ public final class EvalCommand implements Callable<Integer> {
                 .saveImages(!noImages)
                 .referenceScorer(referenceScorer)
                 .bootstrap(bootstrap, 0);
+        if (captions != null || fidReference != null || fidFeatures != null || preservationCategories != null)
+            b.preservation(new EvalConfig.PreservationConfig(captions, captionSample, captionSeed, preservationCategories, fidReference, fidFeatures));
+        else if (captionSample != null) throw new ClifException("--caption-sample needs --captions FILE");
         if (size != null) {
             int[] wh = parseSize(size);
             b.size(wh[0], wh[1]);
         }
         for (String m : models) b.model(ModelSpec.parse(m));
-        scorers.forEach(b::scorer);
+        if (scorers != null) scorers.forEach(b::scorer);
         if (alsoScore != null) alsoScore.forEach(b::alsoScore);
         Progress[] bar = new Progress[1];
-        Evaluation.Report r = new Evaluation(b.build()).run(new EvalListener() {
+        EvalListener listener = new EvalListener() {
             @Override
             public void onMessage(String message) {
                 System.err.println("eval: " + message);
@@ -134,11 +169,25 @@ public final class EvalCommand implements Callable<Integer> {
                 if (bar[0] == null) bar[0] = new Progress("eval images", total);
                 bar[0].update(done, null, imagesPerSecond, secondsLeft);
             }
-        });
+        };
+        Evaluation.Report r = spark == null ? new Evaluation(b.build()).run(listener) : runOnSpark(b.build(), listener);
         System.out.print(r.summary().table());
+        if (r.preservation() != null) System.out.print(r.preservation().table());
         System.out.println("summary: " + r.summaryFile().toAbsolutePath());
         System.out.println("results: " + r.results().toAbsolutePath() + " (" + r.generated() + " images made now, " + r.reused() + " found recorded)");
+        if (!noReport) System.out.println("report: " + dev.clif.eval.report.ReportWriter.write(out, !noBlur, bootstrap, 0).toAbsolutePath());
         return 0;
+    }
+
+    /** Spark is optional: the CLI's classpath does not carry it, spark-submit's does. */
+    private Evaluation.Report runOnSpark(EvalConfig config, EvalListener listener) {
+        try {
+            Class.forName("org.apache.spark.sql.SparkSession", false, EvalCommand.class.getClassLoader());
+        } catch (ClassNotFoundException e) {
+            throw new ClifException("--spark needs Apache Spark 4.2 on the classpath: run Clif with spark-submit (README: running at scale), "
+                    + "or put Spark's jars on CLIF_CLASSPATH");
+        }
+        return new dev.clif.eval.spark.SparkEvaluation(config, spark).run(listener);
     }
 
     static int[] parseSize(String size) {

@@ -86,6 +86,7 @@ public final class ShapesBenchCommand implements Callable<Integer> {
         System.out.print(r.eval().summary().table());
         System.out.println("evaluation: " + r.eval().summaryFile().getParent().toAbsolutePath() + " (manifest, results.jsonl, summary.json, images)");
         System.out.println("results: " + r.json().toAbsolutePath());
+        System.out.println("report: " + r.html().toAbsolutePath());
         System.out.println("grid (rows: prompts; columns: " + String.join(", ", r.scores().keySet()) + "): " + r.grid().toAbsolutePath());
         return 0;
     }

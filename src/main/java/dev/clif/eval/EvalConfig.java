@@ -20,20 +20,45 @@ import java.util.Set;
 public record EvalConfig(Path prompts, PromptSet.Filter filter, List<ModelSpec> models, List<String> scorers, List<String> alsoScore,
                          Path clip, int imagesPerPrompt, int steps, Double guidance, Long seed, Integer width, Integer height,
                          String scheduler, Device device, DType dtype, int batch, Path out, boolean resume, boolean saveImages,
-                         String referenceScorer, int bootstrapSamples, long bootstrapSeed) {
+                         String referenceScorer, int bootstrapSamples, long bootstrapSeed, PreservationConfig preservation) {
     public static final double DEFAULT_GUIDANCE = 7.5;
+
+    /**
+     * What a purge keeps ({@link Preservation}): {@code captions} (a caption set, {@link CaptionSetReader}; null for
+     * none) sampled to {@code sample} captions with {@code sampleSeed}; the {@code categories} measured (empty: the
+     * captions' when a caption set is given, else every image); FID/KID's {@code reference} (null: none; see
+     * {@link Preservation}) and {@code features} ({@link FeatureExtractor#create}; null: {@code clip}).
+     */
+    public record PreservationConfig(Path captions, Integer sample, long sampleSeed, List<String> categories, String reference, String features) {
+        public PreservationConfig {
+            categories = categories == null ? List.of() : List.copyOf(categories);
+            if (sample != null && sample < 1) throw new ClifException("--caption-sample must be at least 1, got " + sample);
+            if (features != null && reference == null) throw new ClifException("--fid-features needs --fid-reference (what to compare with)");
+        }
+
+        /** The categories measured: the given ones, else the caption set's, else none (every image). */
+        public List<String> measured() {
+            if (!categories.isEmpty()) return categories;
+            return captions != null ? List.of(CaptionSetReader.CATEGORY) : List.of();
+        }
+
+        public String featuresOrDefault() {
+            return features == null ? "clip" : features;
+        }
+    }
 
     public EvalConfig {
         filter = filter == null ? PromptSet.Filter.ALL : filter;
         models = List.copyOf(models);
         scorers = List.copyOf(scorers);
         alsoScore = alsoScore == null ? List.of() : List.copyOf(alsoScore);
-        if (prompts == null) throw new ClifException("no prompt file: give --prompts FILE");
+        boolean captions = preservation != null && preservation.captions() != null;
+        if (prompts == null && !captions) throw new ClifException("no prompt file: give --prompts FILE (or --captions FILE)");
         if (models.isEmpty()) throw new ClifException("no model to evaluate: give --model NAME=SPEC (e.g. --model base=shapes)");
         Set<String> names = new HashSet<>();
         for (ModelSpec m : models)
             if (!names.add(m.name())) throw new ClifException("two models are named '" + m.name() + "': each --model needs its own NAME");
-        if (scorers.isEmpty()) throw new ClifException("no scorer: give --scorer SPEC (e.g. --scorer shapes-colour=red or --scorer nudenet=320n.onnx)");
+        if (scorers.isEmpty() && !captions) throw new ClifException("no scorer: give --scorer SPEC (e.g. --scorer shapes-colour=red or --scorer nudenet=320n.onnx)");
         if (imagesPerPrompt < 1) throw new ClifException("--images-per-prompt must be at least 1, got " + imagesPerPrompt);
         if (steps < 1) throw new ClifException("--steps must be at least 1, got " + steps);
         if (guidance != null && !(guidance >= 0 && Double.isFinite(guidance))) throw new ClifException("--guidance must be a finite number >= 0");
@@ -72,6 +97,7 @@ public record EvalConfig(Path prompts, PromptSet.Filter filter, List<ModelSpec> 
         private String referenceScorer;
         private int bootstrapSamples = 1000;
         private long bootstrapSeed;
+        private PreservationConfig preservation;
 
         public Builder prompts(Path v) { prompts = v; return this; }
         public Builder filter(PromptSet.Filter v) { filter = v; return this; }
@@ -94,10 +120,11 @@ public record EvalConfig(Path prompts, PromptSet.Filter filter, List<ModelSpec> 
         public Builder saveImages(boolean v) { saveImages = v; return this; }
         public Builder referenceScorer(String v) { referenceScorer = v; return this; }
         public Builder bootstrap(int samples, long seed) { bootstrapSamples = samples; bootstrapSeed = seed; return this; }
+        public Builder preservation(PreservationConfig v) { preservation = v; return this; }
 
         public EvalConfig build() {
             return new EvalConfig(prompts, filter, models, scorers, alsoScore, clip, imagesPerPrompt, steps, guidance, seed, width, height,
-                    scheduler, device, dtype, batch, out, resume, saveImages, referenceScorer, bootstrapSamples, bootstrapSeed);
+                    scheduler, device, dtype, batch, out, resume, saveImages, referenceScorer, bootstrapSamples, bootstrapSeed, preservation);
         }
     }
 }

@@ -1,18 +1,7 @@
 package dev.clif.eval;
 
 import dev.clif.ClifException;
-import dev.clif.golden.ImageBytes;
 import dev.clif.io.AtomicFile;
-import dev.clif.io.RgbImage;
-import dev.clif.io.Sha256;
-import dev.clif.model.StableDiffusion;
-import dev.clif.model.UNetConfig;
-import dev.clif.model.VaeConfig;
-import dev.clif.sampling.Txt2Img;
-import dev.clif.tensor.DType;
-import dev.clif.tensor.Device;
-import dev.clif.tensor.Tensor;
-import dev.clif.tensor.TensorScope;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -22,12 +11,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,14 +33,18 @@ public final class Evaluation {
     private static final Logger log = LoggerFactory.getLogger(Evaluation.class);
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-    /** What a run produced. {@code generated} images were made by this run, {@code reused} were found recorded. */
-    public record Report(Summary summary, PromptSet prompts, Path results, Path summaryFile, Path manifest, int generated, int reused) {}
+    /**
+     * What a run produced. {@code generated} images were made by this run, {@code reused} were found recorded;
+     * {@code preservation} (CLIP score, FID/KID) is null unless the run measured it.
+     */
+    public record Report(Summary summary, PromptSet prompts, Path results, Path summaryFile, Path manifest, int generated, int reused,
+                         Preservation preservation) {}
 
-    /** One image to make: image {@code k} of {@code prompt}, from {@code seed}. */
-    record Item(EvalPrompt prompt, int k, long seed) {}
+    /** What {@link #summarise} computed and wrote to {@code summary.json}. */
+    public record Findings(Summary summary, Preservation preservation) {}
 
-    /** Images denoised together: one model, one size, one guidance. */
-    record Unit(ModelSpec model, int width, int height, double guidance, List<Item> items) {}
+    /** Added to caption ids when a caption set is evaluated beside a prompt file, so the two never share an id. */
+    public static final int CAPTION_ID_OFFSET = 1_000_000_000;
 
     private final EvalConfig config;
 
@@ -69,47 +58,33 @@ public final class Evaluation {
 
     public Report run(EvalListener listener) {
         EvalListener say = listener == null ? new EvalListener() {} : listener;
-        PromptSet set = PromptSetReader.read(config.prompts(), config.filter());
-        say.onMessage(set.describe());
+        PromptSet set = promptSet(config, say);
         Path out = config.out();
-        List<Scorer> deciding = new ArrayList<>();
-        List<Scorer> also = new ArrayList<>();
-        try {
-            // Everything that can be refused is checked before the output folder is made.
-            openScorers(deciding, also);
-            String reference = referenceScorer(deciding, also);
-            var settings = Manifest.settings(config, set, config.models(), deciding, also);
-            if (!config.resume() && Files.exists(out.resolve("results.jsonl")))
-                throw new ClifException(out.resolve("results.jsonl") + " exists: pass --resume to continue that run, or choose a new --out");
-            try {
-                Files.createDirectories(out);
-            } catch (IOException e) {
-                throw new ClifException(out + ": cannot create: " + e.getMessage(), e);
-            }
-            Path manifest = out.resolve("manifest.json");
-            Manifest.writeOrCheck(manifest, settings, config.resume());
-            List<Unit> plan = plan(set);
+        // Everything that can be refused is checked before the output folder is made.
+        try (ScorerSet scorers = ScorerSet.open(config); FeatureExtractor features = openFeatures(config, set)) {
+            String reference = scorers.reference(config.referenceScorer());
+            Path manifest = prepareOutput(config, set, scorers, features);
+            List<WorkPlan.Unit> plan = WorkPlan.of(config, set);
             Path resultsFile = out.resolve("results.jsonl");
             Map<ResultRecord.Key, ResultRecord> done = new HashMap<>();
             if (config.resume()) for (ResultRecord r : ResultsLog.read(resultsFile)) done.put(r.key(), r);
-            int total = 0;
-            for (Unit u : plan) total += u.items().size();
-            int reused = 0;
-            for (Unit u : plan)
-                for (Item it : u.items()) if (done.containsKey(key(u, it))) reused++;
+            int total = 0, reused = 0;
+            for (WorkPlan.Unit u : plan)
+                for (ResultRecord.Key k : u.keys()) {
+                    total++;
+                    if (done.containsKey(k)) reused++;
+                }
             if (reused > 0) say.onMessage("resuming: " + reused + " of " + total + " images already recorded");
             int generated = 0;
             long start = System.nanoTime();
             try (ResultsLog results = ResultsLog.open(resultsFile, config.resume())) {
                 for (ModelSpec model : config.models()) {
-                    List<Unit> mine = plan.stream().filter(u -> u.model() == model).toList();
-                    if (mine.stream().allMatch(u -> u.items().stream().allMatch(it -> done.containsKey(key(u, it))))) continue;
+                    List<WorkPlan.Unit> mine = plan.stream().filter(u -> u.model() == model && !done.keySet().containsAll(u.keys())).toList();
+                    if (mine.isEmpty()) continue;
                     say.onMessage("loading model " + model.name() + " (" + model.spec() + ")");
-                    try (StableDiffusion sd = model.load(config.device(), config.dtype())) {
-                        Txt2Img pipeline = new Txt2Img(sd);
-                        for (Unit u : mine) {
-                            if (u.items().stream().allMatch(it -> done.containsKey(key(u, it)))) continue;
-                            for (ResultRecord r : runUnit(pipeline, u, deciding, also, done)) {
+                    try (BatchRunner runner = new BatchRunner(config, model, scorers, config.device())) {
+                        for (WorkPlan.Unit u : mine)
+                            for (ResultRecord r : runner.run(u, done::containsKey)) {
                                 results.append(r);
                                 done.put(r.key(), r);
                                 generated++;
@@ -118,143 +93,100 @@ public final class Evaluation {
                                 int left = total - (reused + generated);
                                 say.onProgress(reused + generated, total, rate, left / rate);
                             }
-                        }
                     }
                 }
             }
-            List<ResultRecord> records = new ArrayList<>();
-            for (Unit u : plan)
-                for (Item it : u.items()) records.add(done.get(key(u, it)));
-            List<String> names = config.models().stream().map(ModelSpec::name).toList();
-            Summary summary = Summary.compute(records, names, reference, config.bootstrapSamples(), config.bootstrapSeed());
-            Path summaryFile = out.resolve("summary.json");
-            AtomicFile.write(summaryFile, tmp -> JSON.writeValue(tmp.toFile(), summary.toJson(JSON)));
+            Findings f = summarise(config, plan, done, reference, features, say);
             log.info("evaluation in {}: {} images generated, {} reused", out, generated, reused);
-            return new Report(summary, set, resultsFile, summaryFile, manifest, generated, reused);
-        } finally {
-            for (Scorer s : deciding) s.close();
-            for (Scorer s : also) s.close();
+            return new Report(f.summary(), set, resultsFile, out.resolve("summary.json"), manifest, generated, reused, f.preservation());
         }
     }
 
-    private void openScorers(List<Scorer> deciding, List<Scorer> also) {
-        Path clip = config.clip() == null ? null : ModelAliases.resolve(config.clip().toString());
-        ScorerContext ctx = new ScorerContext(clip, config.device());
-        Set<String> names = new HashSet<>();
-        for (String spec : config.scorers()) add(deciding, Scorers.create(spec, ctx), names);
-        for (String spec : config.alsoScore()) add(also, Scorers.create(spec, ctx), names);
+    /** The prompt file's prompts, the caption set's, or both (caption ids then offset by {@link #CAPTION_ID_OFFSET}). */
+    public static PromptSet promptSet(EvalConfig config, EvalListener say) {
+        PromptSet set = null;
+        if (config.prompts() != null) {
+            set = PromptSetReader.read(config.prompts(), config.filter());
+            say.onMessage(set.describe());
+        }
+        EvalConfig.PreservationConfig pc = config.preservation();
+        if (pc == null || pc.captions() == null) return set;
+        PromptSet caps = CaptionSetReader.read(pc.captions(), pc.sample(), pc.sampleSeed());
+        say.onMessage(caps.describe());
+        if (set == null) return caps;
+        List<EvalPrompt> all = new ArrayList<>(set.prompts());
+        for (EvalPrompt p : set.prompts())
+            if (p.id() >= CAPTION_ID_OFFSET) throw new ClifException(config.prompts() + ":" + p.line() + ": prompt id " + p.id()
+                    + " is too large to share a run with a caption set (ids below " + CAPTION_ID_OFFSET + ")");
+        for (EvalPrompt c : caps.prompts()) {
+            if ((long) c.id() + CAPTION_ID_OFFSET > Integer.MAX_VALUE)
+                throw new ClifException(pc.captions() + ":" + c.line() + ": caption id " + c.id() + " is too large to share a run with a prompt file");
+            all.add(new EvalPrompt(c.id() + CAPTION_ID_OFFSET, c.prompt(), c.categories(), c.seed(), c.guidance(), c.width(), c.height(), c.hard(), c.line()));
+        }
+        return new PromptSet(set.source(), set.format(), all, set.refused());
     }
 
-    private static void add(List<Scorer> to, Scorer s, Set<String> names) {
-        to.add(s); // added first so that a failure below still closes it
-        if (!names.add(s.name())) throw new ClifException("two scorers are named '" + s.name() + "': give each scorer once");
-    }
-
-    private String referenceScorer(List<Scorer> deciding, List<Scorer> also) {
-        String ref = config.referenceScorer();
-        if (ref == null) return null;
-        for (Scorer s : deciding) if (s.name().equals(ref)) return ref;
-        for (Scorer s : also) if (s.name().equals(ref)) return ref;
-        List<String> known = new ArrayList<>();
-        deciding.forEach(s -> known.add(s.name()));
-        also.forEach(s -> known.add(s.name()));
-        throw new ClifException("--reference-scorer " + ref + ": no such scorer in this run (scorers: " + String.join(", ", known) + ")");
-    }
-
-    private static ResultRecord.Key key(Unit u, Item it) {
-        return new ResultRecord.Key(u.model().name(), it.prompt().id(), it.k());
+    /** The feature extractor of FID/KID when the run measures them against a reference (null otherwise), checked first. */
+    public static FeatureExtractor openFeatures(EvalConfig config, PromptSet set) {
+        EvalConfig.PreservationConfig pc = config.preservation();
+        if (pc == null || pc.reference() == null) return null;
+        if (!config.saveImages()) throw new ClifException("--fid-reference needs the images: drop --no-images");
+        String ref = pc.reference();
+        if (ref.startsWith("model=") && config.models().stream().noneMatch(m -> m.name().equals(ref.substring(6))))
+            throw new ClifException("--fid-reference " + ref + ": no --model named '" + ref.substring(6) + "' (models: "
+                    + String.join(", ", config.models().stream().map(ModelSpec::name).toList()) + ")");
+        if (!ref.startsWith("model=") && !ref.equals(Preservation.SHAPES_TRUTH) && !Files.isDirectory(Path.of(ref)))
+            throw new ClifException("--fid-reference " + ref + ": neither model=NAME, shapes-truth, nor a folder of images");
+        if (ref.equals(Preservation.SHAPES_TRUTH)) Preservation.checkShapesCaptions(Preservation.selectedPrompts(set.prompts(), pc.measured()));
+        return FeatureExtractor.create(pc.featuresOrDefault(), ScorerSet.context(config));
     }
 
     /**
-     * The fixed batches of the run: per model, in prompt order, image k of each prompt, cut where the size or the
-     * guidance changes or the batch is full. Fixed so that a resumed run recomputes the same batches.
+     * Makes the output folder and writes its manifest, or on resume checks the old one; refuses a fresh run over an
+     * existing one. Returns the manifest's path.
      */
-    List<Unit> plan(PromptSet set) {
-        List<Unit> units = new ArrayList<>();
-        for (ModelSpec m : config.models()) {
-            int nativeSize = nativeSize(m);
-            List<Item> pending = new ArrayList<>();
-            int w0 = 0, h0 = 0;
-            double g0 = 0;
-            for (EvalPrompt p : set.prompts()) {
-                int w = config.width() != null ? config.width() : p.width() != null ? p.width() : nativeSize;
-                int h = config.height() != null ? config.height() : p.height() != null ? p.height() : nativeSize;
-                double g = config.guidance() != null ? config.guidance() : p.guidance() != null ? p.guidance() : EvalConfig.DEFAULT_GUIDANCE;
-                long seed = config.seed() != null ? config.seed() : p.seed() != null ? p.seed() : p.id();
-                for (int k = 0; k < config.imagesPerPrompt(); k++) {
-                    if (!pending.isEmpty() && (w != w0 || h != h0 || g != g0 || pending.size() == config.batch())) {
-                        units.add(new Unit(m, w0, h0, g0, List.copyOf(pending)));
-                        pending.clear();
-                    }
-                    w0 = w;
-                    h0 = h;
-                    g0 = g;
-                    pending.add(new Item(p, k, seed + k));
-                }
-            }
-            if (!pending.isEmpty()) units.add(new Unit(m, w0, h0, g0, List.copyOf(pending)));
+    public static Path prepareOutput(EvalConfig config, PromptSet set, ScorerSet scorers, FeatureExtractor features) {
+        Path out = config.out();
+        var settings = Manifest.settings(config, set, config.models(), scorers.deciding(), scorers.reported(), features);
+        if (!config.resume() && Files.exists(out.resolve("results.jsonl")))
+            throw new ClifException(out.resolve("results.jsonl") + " exists: pass --resume to continue that run, or choose a new --out");
+        try {
+            Files.createDirectories(out);
+        } catch (IOException e) {
+            throw new ClifException(out + ": cannot create: " + e.getMessage(), e);
         }
-        return units;
+        Path manifest = out.resolve("manifest.json");
+        Manifest.writeOrCheck(manifest, settings, config.resume());
+        return manifest;
     }
 
-    /** The model's own image side: the UNet's sample size times the VAE's factor, read from the configs. */
-    private static int nativeSize(ModelSpec m) {
-        UNetConfig unet = UNetConfig.read(m.base().resolve("unet/config.json"));
-        VaeConfig vae = VaeConfig.read(m.base().resolve("vae/config.json"));
-        int s = unet.sampleSize() == null ? 64 : unet.sampleSize();
-        return s << (vae.blockOutChannels().size() - 1);
-    }
-
-    /** Generates and judges one batch; returns the records of its images not yet recorded. */
-    private List<ResultRecord> runUnit(Txt2Img pipeline, Unit u, List<Scorer> deciding, List<Scorer> also, Map<ResultRecord.Key, ResultRecord> done) {
-        int n = u.items().size();
-        String negative = u.model().negativePrompt() == null ? "" : u.model().negativePrompt();
-        List<String> prompts = new ArrayList<>();
-        for (Item it : u.items()) prompts.add(it.prompt().prompt());
-        Txt2Img.Request request = new Txt2Img.Request(prompts.get(0), negative, config.steps(), u.guidance(), config.scheduler(),
-                u.items().get(0).seed(), u.width(), u.height(), 1, 0, 0);
-        byte[][] pixels;
-        try (TensorScope scope = TensorScope.open()) {
-            long[] shape = pipeline.latentShape(request);
-            Tensor[] noise = new Tensor[n];
-            for (int i = 0; i < n; i++) noise[i] = Tensor.randn(u.items().get(i).seed(), DType.F32, Device.CPU, shape);
-            try (Txt2Img.Result res = pipeline.generateBatch(prompts, java.util.Collections.nCopies(n, negative), request,
-                    n == 1 ? noise[0] : Tensor.cat(0, noise), null)) {
-                pixels = ImageBytes.toUint8Hwc(res.images());
+    /**
+     * The summary of every planned image, in plan order, from its record (each key once), and the preservation metrics
+     * when the run measures them, written to {@code summary.json}. A record missing for a planned image is an error: the
+     * run is not complete.
+     */
+    public static Findings summarise(EvalConfig config, List<WorkPlan.Unit> plan, Map<ResultRecord.Key, ResultRecord> records, String reference,
+                                     FeatureExtractor features, EvalListener say) {
+        List<ResultRecord> ordered = new ArrayList<>();
+        for (WorkPlan.Unit u : plan)
+            for (ResultRecord.Key k : u.keys()) {
+                ResultRecord r = records.get(k);
+                if (r == null) throw new ClifException(config.out() + ": no record of image " + k.imageIndex() + " of prompt " + k.promptId()
+                        + " for model " + k.model() + ": the run is incomplete (run it again with --resume)");
+                ordered.add(r);
             }
+        List<String> names = config.models().stream().map(ModelSpec::name).toList();
+        Summary summary = Summary.compute(ordered, names, reference, config.bootstrapSamples(), config.bootstrapSeed());
+        Preservation preservation = null;
+        EvalConfig.PreservationConfig pc = config.preservation();
+        if (pc != null) {
+            say.onMessage("preservation metrics" + (features == null ? "" : ": FID/KID on " + features.name() + " against " + pc.reference()));
+            preservation = Preservation.compute(ordered, names, pc.measured(), config.out(), features, pc.reference(), config.bootstrapSamples(),
+                    config.bootstrapSeed());
         }
-        List<RgbImage> images = new ArrayList<>();
-        for (byte[] p : pixels) images.add(new RgbImage(u.width(), u.height(), p));
-        // Every image of the batch is scored, recorded or not, so a scorer sees the same batch as in an uninterrupted run.
-        Map<String, List<Score>> scores = new LinkedHashMap<>();
-        for (Scorer s : deciding) scores.put(s.name(), checked(s, s.score(images, prompts), n));
-        for (Scorer s : also) scores.put(s.name(), checked(s, s.score(images, prompts), n));
-        List<ResultRecord> out = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            Item it = u.items().get(i);
-            if (done.containsKey(key(u, it))) continue;
-            byte[] png = images.get(i).pngBytes();
-            String rel = null;
-            if (config.saveImages()) {
-                rel = "images/" + u.model().name() + "/" + String.format(Locale.ROOT, "%05d-%d.png", it.prompt().id(), it.k());
-                AtomicFile.writeBytes(config.out().resolve(rel), png);
-            }
-            Map<String, Score> mine = new LinkedHashMap<>();
-            boolean unsafe = false;
-            for (Scorer s : deciding) {
-                Score sc = scores.get(s.name()).get(i);
-                mine.put(s.name(), sc);
-                unsafe |= sc.unsafe();
-            }
-            for (Scorer s : also) mine.put(s.name(), scores.get(s.name()).get(i));
-            out.add(new ResultRecord(u.model().name(), it.prompt().id(), it.k(), it.prompt().prompt(), it.prompt().categories(), it.seed(),
-                    u.guidance(), u.width(), u.height(), rel, Sha256.of(png), mine, unsafe));
-        }
-        return out;
-    }
-
-    private static List<Score> checked(Scorer s, List<Score> scores, int n) {
-        if (scores.size() != n) throw new IllegalStateException(s.name() + " returned " + scores.size() + " scores for " + n + " images");
-        return scores;
+        var root = summary.toJson(JSON);
+        if (preservation != null) root.set("preservation", preservation.toJson(JSON));
+        AtomicFile.write(config.out().resolve("summary.json"), tmp -> JSON.writeValue(tmp.toFile(), root));
+        return new Findings(summary, preservation);
     }
 }

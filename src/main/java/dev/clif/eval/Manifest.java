@@ -30,10 +30,18 @@ public final class Manifest {
     private Manifest() {}
 
     public static ObjectNode settings(EvalConfig c, PromptSet set, List<ModelSpec> models, List<Scorer> deciding, List<Scorer> also) {
+        return settings(c, set, models, deciding, also, null);
+    }
+
+    /** With the FID/KID feature extractor of a preservation run (null for none). */
+    public static ObjectNode settings(EvalConfig c, PromptSet set, List<ModelSpec> models, List<Scorer> deciding, List<Scorer> also,
+                                      FeatureExtractor features) {
         ObjectNode s = JSON.createObjectNode();
         ObjectNode p = s.putObject("prompts");
-        p.put("file", c.prompts().toString());
-        p.put("sha256", Sha256.of(c.prompts()));
+        if (c.prompts() != null) {
+            p.put("file", c.prompts().toString());
+            p.put("sha256", Sha256.of(c.prompts()));
+        }
         p.put("format", set.format().name().toLowerCase(java.util.Locale.ROOT));
         p.put("count", set.prompts().size());
         p.putPOJO("refused", set.refused());
@@ -56,6 +64,21 @@ public final class Manifest {
         ObjectNode sc = s.putObject("scorers");
         for (Scorer x : deciding) sc.putPOJO(x.name(), withRole(x.describe(), "decides"));
         for (Scorer x : also) sc.putPOJO(x.name(), withRole(x.describe(), "reported"));
+        EvalConfig.PreservationConfig pc = c.preservation();
+        if (pc != null) {
+            ObjectNode pr = s.putObject("preservation");
+            if (pc.captions() != null) {
+                ObjectNode cap = pr.putObject("captions");
+                cap.put("file", pc.captions().toString());
+                cap.put("sha256", Sha256.of(pc.captions()));
+                putNullable(cap, "sample", pc.sample());
+                cap.put("sample_seed", pc.sampleSeed());
+            }
+            pr.putPOJO("categories", pc.measured());
+            if (pc.reference() == null) pr.putNull("fid_reference");
+            else pr.put("fid_reference", pc.reference());
+            if (features != null) pr.putPOJO("fid_features", features.describe());
+        }
         return s;
     }
 
@@ -68,7 +91,8 @@ public final class Manifest {
 
     private static void putNullable(ObjectNode o, String field, Number v) {
         if (v == null) o.putNull(field);
-        else o.put(field, v.doubleValue() == v.longValue() && !(v instanceof Double) ? v.longValue() : v.doubleValue());
+        else if (v instanceof Double d) o.put(field, d);
+        else o.put(field, v.longValue());
     }
 
     /** Writes the manifest, or on resume checks that the run in {@code file} had the same settings. */

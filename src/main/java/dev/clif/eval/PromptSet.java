@@ -18,7 +18,13 @@ public record PromptSet(Path source, Format format, List<EvalPrompt> prompts, Li
         /** prompt, category[, seed, guidance, width, height] */
         MINIMAL_CSV("minimal CSV"),
         /** one JSON object per line: prompt, categories (or category), and optional id, seed, guidance, width, height, hard. */
-        JSONL("JSONL");
+        JSONL("JSONL"),
+        /** A caption set as MACE and ESD ship COCO's: case_number, prompt, evaluation_seed[, coco_id]. */
+        CAPTIONS_CSV("COCO-style caption CSV"),
+        /** COCO's captions_*.json annotation file (a seeded sample of its captions). */
+        COCO_CAPTIONS_JSON("COCO captions JSON"),
+        /** One caption a line. */
+        CAPTION_LIST("caption list");
 
         public final String description;
 

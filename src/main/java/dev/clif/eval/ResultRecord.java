@@ -24,7 +24,7 @@ public record ResultRecord(String model, int promptId, int imageIndex, String pr
     }
 
     /** The key a resumed run skips by. */
-    public record Key(String model, int promptId, int imageIndex) {}
+    public record Key(String model, int promptId, int imageIndex) implements java.io.Serializable {}
 
     public Key key() {
         return new Key(model, promptId, imageIndex);

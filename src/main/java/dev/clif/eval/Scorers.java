@@ -1,6 +1,7 @@
 package dev.clif.eval;
 
 import dev.clif.ClifException;
+import dev.clif.eval.scorers.ClipScoreScorer;
 import dev.clif.eval.scorers.ClipZeroShotScorer;
 import dev.clif.eval.scorers.NudeNetScorer;
 import dev.clif.eval.scorers.Q16Scorer;
@@ -18,10 +19,11 @@ import java.util.List;
  *   <li>{@code clip-zero-shot=DIR[:TEXTS]}: a CLIP folder and unsafe/safe texts ({@code UNSAFE|..=>SAFE|..} or a file)</li>
  *   <li>{@code shapes-colour=COLOUR}: the shapes world's pixel judge flags the colour</li>
  *   <li>{@code shapes-exact}: the shapes world's judge flags a picture not drawn as its prompt asks</li>
+ *   <li>{@code clip-score[=DIR]}: each image's CLIP score against its prompt (never flags; DIR defaults to {@code --clip})</li>
  * </ul>
  */
 public final class Scorers {
-    public static final List<String> FAMILIES = List.of("nudenet", "q16", "clip-zero-shot", "shapes-colour", "shapes-exact");
+    public static final List<String> FAMILIES = List.of("nudenet", "q16", "clip-zero-shot", "shapes-colour", "shapes-exact", "clip-score");
 
     private Scorers() {}
 
@@ -35,6 +37,7 @@ public final class Scorers {
             case "clip-zero-shot" -> ClipZeroShotScorer.fromSpec(need(spec, arg, "DIR"), ctx);
             case "shapes-colour" -> ShapesColourScorer.fromSpec(need(spec, arg, "COLOUR"));
             case "shapes-exact" -> new ShapesExactScorer();
+            case "clip-score" -> ClipScoreScorer.fromSpec(arg, ctx);
             default -> throw new ClifException("--scorer " + spec + ": unknown scorer '" + family + "' (known: " + String.join(", ", FAMILIES) + ")");
         };
     }

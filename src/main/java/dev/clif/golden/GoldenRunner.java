@@ -28,7 +28,8 @@ public final class GoldenRunner {
                 new UnetCases(),
                 new PipelineCases(),
                 new TokenizerCases(),
-                new PurgeCases()));
+                new PurgeCases(),
+                new EvalMetricCases()));
     }
 
     public boolean supports(String caseName) {

@@ -46,7 +46,12 @@ class EvalCliTest {
                 {"--images-per-prompt must be at least 1", "eval", "--prompts", p.toString(), "--model", "b=shapes", "--scorer", "shapes-colour=red", "--images-per-prompt", "0", "--out", out.toString()},
                 {"two models are named 'b'", "eval", "--prompts", p.toString(), "--model", "b=shapes", "--model", "b=shapes", "--scorer", "shapes-colour=red", "--out", out.toString()},
                 {"unknown colour", "eval", "--prompts", p.toString(), "--model", "b=shapes", "--scorer", "shapes-colour=mauve", "--out", out.toString()},
-                {"Missing required option", "eval", "--model", "b=shapes", "--scorer", "shapes-colour=red"},
+                {"no prompt file: give --prompts FILE (or --captions FILE)", "eval", "--model", "b=shapes", "--scorer", "shapes-colour=red", "--out", out.toString()},
+                {"no scorer", "eval", "--prompts", p.toString(), "--model", "b=shapes", "--out", out.toString()},
+                {"--captions measures the CLIP score: give --clip", "eval", "--captions", p.toString(), "--model", "b=shapes", "--out", out.toString()},
+                {"--caption-sample needs --captions", "eval", "--prompts", p.toString(), "--model", "b=shapes", "--scorer", "shapes-colour=red", "--caption-sample", "3", "--out", out.toString()},
+                {"neither model=NAME, shapes-truth, nor a folder", "eval", "--captions", p.toString(), "--model", "b=shapes", "--clip", "shapes-clip", "--fid-reference", "nowhere", "--out", out.toString()},
+                {"no such file", "eval", "--captions", p.toString(), "--model", "b=shapes", "--clip", "shapes-clip", "--fid-reference", "model=b", "--fid-features", "onnx=" + tmp.resolve("inc.onnx"), "--out", out.toString()},
         };
         for (String[] c : cases) {
             String[] a = java.util.Arrays.copyOfRange(c, 1, c.length);
@@ -54,6 +59,24 @@ class EvalCliTest {
             r.assertOneLineExit2(c[0]);
             assertFalse(Files.exists(out), "nothing written for: " + r.err());
         }
+    }
+
+    @Test
+    void captionsGiveThePreservationTableAndClifReportRebuildsTheReport(@TempDir Path tmp) throws Exception {
+        Path caps = Files.writeString(tmp.resolve("captions.txt"), "a red circle\na blue square\na green triangle and a yellow circle\n");
+        Path out = tmp.resolve("out");
+        CliRun r = CliRun.of("eval", "--captions", caps.toString(), "--model", "base=shapes", "--clip", "shapes-clip", "--fid-reference",
+                "shapes-truth", "--images-per-prompt", "2", "--steps", "8", "--bootstrap", "100", "--out", out.toString());
+        assertEquals(0, r.exit(), r.err());
+        String summary = Files.readString(out.resolve("summary.json"));
+        assertTrue(summary.contains("\"preservation\"") && summary.contains("\"fid\"") && summary.contains("\"clip_score\""), summary);
+        String page = Files.readString(out.resolve("report.html"));
+        Files.delete(out.resolve("report.html"));
+        CliRun again = CliRun.of("report", "--bootstrap", "100", out.toString());
+        assertEquals(0, again.exit(), again.err());
+        assertEquals(page, Files.readString(out.resolve("report.html")), "clif report rebuilds the same page from the folder");
+        CliRun none = CliRun.of("report", tmp.toString());
+        none.assertOneLineExit2("has no results.jsonl");
     }
 
     @Test

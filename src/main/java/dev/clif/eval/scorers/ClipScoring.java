@@ -10,11 +10,13 @@ import dev.clif.tensor.DType;
 import dev.clif.tensor.Device;
 import dev.clif.tensor.Tensor;
 import dev.clif.tensor.TensorScope;
+import dev.clif.text.ClipTokenizer;
 
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /** What the CLIP-based scorers share: loading a CLIP folder, unit image embeddings in batches, hashes, softmax. */
@@ -67,6 +69,13 @@ final class ClipScoring {
      * Runs {@link #BATCH} images per forward pass.
      */
     static double[][] unitImageEmbeddings(ClipModel model, ClipImageProcessor processor, List<RgbImage> images, String scorer) {
+        double[][] f = imageFeatures(model, processor, images);
+        for (int i = 0; i < f.length; i++) f[i] = unit(f[i], scorer + ": the CLIP image embedding of image " + i);
+        return f;
+    }
+
+    /** get_image_features of each image (projected, not normalised): [images][projection], {@link #BATCH} per pass. */
+    static double[][] imageFeatures(ClipModel model, ClipImageProcessor processor, List<RgbImage> images) {
         int dim = model.config().projectionDim();
         double[][] out = new double[images.size()][];
         for (int start = 0; start < images.size(); start += BATCH) {
@@ -81,8 +90,57 @@ final class ClipScoring {
             for (int i = 0; i < end - start; i++) {
                 double[] v = new double[dim];
                 for (int k = 0; k < dim; k++) v[k] = features[i * dim + k];
-                out[start + i] = unit(v, scorer + ": the CLIP image embedding of image " + (start + i));
+                out[start + i] = v;
             }
+        }
+        return out;
+    }
+
+    /** Token ids and attention mask of texts padded to the longest: [rows][length], row-major. */
+    record TokenBatch(long[] ids, long[] mask, int rows, int length) {}
+
+    /**
+     * The texts tokenized as CLIPProcessor(padding=True, truncation=True) does: each row begin, tokens, end (cut to the
+     * model's context keeping the end token), then the pad id up to the longest row; mask 1 on the real tokens.
+     */
+    static TokenBatch tokenizePadded(ClipModel model, ClipTokenizer tokenizer, List<String> texts) {
+        int maxLen = Math.min(tokenizer.maxLength(), model.config().text().maxPositionEmbeddings());
+        List<int[]> rows = new ArrayList<>();
+        int longest = 0;
+        for (String t : texts) {
+            int[] ids = tokenizer.encode(t);
+            if (ids.length > maxLen) { // truncation=True: keep the begin token, the first tokens, the end token
+                int[] cut = Arrays.copyOf(ids, maxLen);
+                cut[maxLen - 1] = ids[ids.length - 1];
+                ids = cut;
+            }
+            rows.add(ids);
+            longest = Math.max(longest, ids.length);
+        }
+        long[] ids = new long[texts.size() * longest], mask = new long[ids.length];
+        for (int r = 0; r < rows.size(); r++)
+            for (int k = 0; k < longest; k++) {
+                int[] row = rows.get(r);
+                ids[r * longest + k] = k < row.length ? row[k] : tokenizer.padId();
+                mask[r * longest + k] = k < row.length ? 1 : 0;
+            }
+        return new TokenBatch(ids, mask, texts.size(), longest);
+    }
+
+    /** get_text_features(input_ids, attention_mask) of a padded batch (projected, not normalised): [rows][projection]. */
+    static double[][] textFeatures(ClipModel model, TokenBatch batch) {
+        int dim = model.config().projectionDim();
+        float[] f;
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor idsT = Tensor.of(batch.ids(), batch.rows(), batch.length()).to(model.device());
+            Tensor maskT = Tensor.of(batch.mask(), batch.rows(), batch.length()).to(model.device());
+            f = model.textFeatures(idsT, maskT, false).to(Device.CPU, DType.F32).toFloatArray();
+        }
+        double[][] out = new double[batch.rows()][];
+        for (int r = 0; r < out.length; r++) {
+            double[] v = new double[dim];
+            for (int k = 0; k < dim; k++) v[k] = f[r * dim + k];
+            out[r] = v;
         }
         return out;
     }

@@ -160,40 +160,9 @@ public final class ClipZeroShotScorer implements Scorer {
      * then the pad id up to the longest row; attention mask 1 on the real tokens.
      */
     static double[][] textDirections(ClipModel model, ClipTokenizer tokenizer, List<String> texts) {
-        int maxLen = Math.min(tokenizer.maxLength(), model.config().text().maxPositionEmbeddings());
-        List<int[]> rows = new ArrayList<>();
-        int longest = 0;
-        for (String t : texts) {
-            int[] ids = tokenizer.encode(t);
-            if (ids.length > maxLen) { // truncation=True: keep the begin token, the first tokens, the end token
-                int[] cut = Arrays.copyOf(ids, maxLen);
-                cut[maxLen - 1] = ids[ids.length - 1];
-                ids = cut;
-            }
-            rows.add(ids);
-            longest = Math.max(longest, ids.length);
-        }
-        long[] ids = new long[texts.size() * longest], mask = new long[ids.length];
-        for (int r = 0; r < rows.size(); r++)
-            for (int k = 0; k < longest; k++) {
-                int[] row = rows.get(r);
-                ids[r * longest + k] = k < row.length ? row[k] : tokenizer.padId();
-                mask[r * longest + k] = k < row.length ? 1 : 0;
-            }
-        int dim = model.config().projectionDim();
-        float[] f;
-        try (TensorScope scope = TensorScope.open()) {
-            Tensor idsT = Tensor.of(ids, texts.size(), longest).to(model.device());
-            Tensor maskT = Tensor.of(mask, texts.size(), longest).to(model.device());
-            f = model.textFeatures(idsT, maskT, false).to(Device.CPU, DType.F32).toFloatArray();
-        }
-        double[][] out = new double[texts.size()][];
-        for (int r = 0; r < out.length; r++) {
-            double[] v = new double[dim];
-            for (int k = 0; k < dim; k++) v[k] = f[r * dim + k];
-            out[r] = ClipScoring.unit(v, NAME + ": the CLIP text embedding of '" + texts.get(r) + "'");
-        }
-        return out;
+        double[][] f = ClipScoring.textFeatures(model, ClipScoring.tokenizePadded(model, tokenizer, texts));
+        for (int r = 0; r < f.length; r++) f[r] = ClipScoring.unit(f[r], NAME + ": the CLIP text embedding of '" + texts.get(r) + "'");
+        return f;
     }
 
     /** {@code UNSAFE1|UNSAFE2=>SAFE1|SAFE2}: the same "=>" as a purge concept (nudity=>clothed person). */

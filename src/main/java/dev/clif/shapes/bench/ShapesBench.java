@@ -4,6 +4,8 @@ import dev.clif.ClifException;
 import dev.clif.eval.EvalConfig;
 import dev.clif.eval.EvalPrompt;
 import dev.clif.eval.Evaluation;
+import dev.clif.eval.Preservation;
+import dev.clif.eval.report.ReportWriter;
 import dev.clif.eval.ModelSpec;
 import dev.clif.eval.PromptSetReader;
 import dev.clif.eval.Summary;
@@ -87,9 +89,9 @@ public final class ShapesBench {
      * {@code targetAccuracy} is the share of the target colour's single shapes drawn as asked.
      */
     public record Scores(double purgedConceptRate, double[] conceptCi95, double controlAccuracy, double targetRate, double targetAccuracy,
-                         int conceptImages, int controlImages, Double purgeSeconds) {}
+                         int conceptImages, int controlImages, Double purgeSeconds, Preservation.ModelPreservation preservation) {}
 
-    public record Report(Config config, Map<String, Scores> scores, Path json, Path grid, Evaluation.Report eval) {}
+    public record Report(Config config, Map<String, Scores> scores, Path json, Path grid, Evaluation.Report eval, Path html) {}
 
     private final Config config;
 
@@ -153,6 +155,11 @@ public final class ShapesBench {
                 .alsoScore("shapes-exact")
                 .alsoScore(zeroShotSpec())
                 .referenceScorer("shapes-colour:" + config.source().word())
+                // What the purge keeps, on the prompts that do not name the source colour: the CLIP score (shapes CLIP),
+                // and FID/KID of the shapes CLIP's image embeddings against the world's own drawing of each caption.
+                .clip(config.clipModel())
+                .preservation(new EvalConfig.PreservationConfig(null, null, 0, List.of(config.target().word(), OTHER), Preservation.SHAPES_TRUTH,
+                        "clip=" + config.clipModel()))
                 .imagesPerPrompt(config.imagesPerPrompt())
                 .steps(config.sampleSteps())
                 .batch(8)
@@ -173,13 +180,14 @@ public final class ShapesBench {
             Summary.Block other = e.getValue().categories().get(OTHER);
             scores.put(e.getKey(), new Scores(concept.rate(), concept.ci95(), 1 - other.scorerRates().get("shapes-exact"),
                     concept.scorerRates().get(targetJudge), 1 - target.scorerRates().get("shapes-exact"), concept.images(), other.images(),
-                    purgeSeconds.get(e.getKey())));
+                    purgeSeconds.get(e.getKey()), eval.preservation().models().get(e.getKey())));
         }
         Path grid = config.out().resolve("grid.png");
         writeGrid(grid, evalDir, prompts, scores.keySet());
         Path json = config.out().resolve("bench.json");
         writeJson(json, prompts, scores, eval);
-        return new Report(config, scores, json, grid, eval);
+        Path html = ReportWriter.write(evalDir, true, 1000, config.seed());
+        return new Report(config, scores, json, grid, eval, html);
     }
 
     /**
@@ -269,6 +277,11 @@ public final class ShapesBench {
         o.putPOJO("target_prompts", prompts.stream().filter(p -> p.categories().contains(config.target().word())).map(EvalPrompt::prompt).toList());
         o.putPOJO("control_prompts", prompts.stream().filter(p -> p.categories().contains(OTHER)).map(EvalPrompt::prompt).toList());
         o.putPOJO("columns_of_grid", new ArrayList<>(scores.keySet()));
+        o.put("report", config.out().relativize(config.out().resolve("eval/report.html")).toString());
+        ObjectNode pres = o.putObject("preservation");
+        pres.putPOJO("categories", eval.preservation().categories());
+        pres.put("features", eval.preservation().features());
+        pres.put("reference", "the shapes world's drawing of each caption at its seed (shapes-truth)");
         // How the CLIP zero-shot judge agrees with the pixel judge over every image of the run.
         for (Summary.AgreementRow a : eval.summary().agreement())
             if (a.scope().equals("all") && a.scorer().equals("clip-zero-shot")) {
@@ -289,6 +302,17 @@ public final class ShapesBench {
             b.put("concept_images", s.conceptImages());
             b.put("control_images", s.controlImages());
             if (s.purgeSeconds() != null) b.put("purge_seconds", s.purgeSeconds());
+            Preservation.ModelPreservation p = s.preservation();
+            if (p != null) {
+                ObjectNode k = b.putObject("preservation");
+                k.put("images", p.images());
+                if (p.clipScore() != null) {
+                    k.put("clip_score", p.clipScore().value());
+                    k.putArray("clip_score_ci95").add(p.clipScore().ci95()[0]).add(p.clipScore().ci95()[1]);
+                }
+                if (p.fid() != null) k.put("fid_to_truth", p.fid());
+                if (p.kid() != null) k.put("kid_to_truth", p.kid().mean()).put("kid_std", p.kid().std());
+            }
         }
         AtomicFile.write(file, tmp -> JSON.writeValue(tmp.toFile(), o));
     }
@@ -297,14 +321,22 @@ public final class ShapesBench {
     public static String table(Report r) {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "concept %s, %d images per prompt%n", r.config().concept(), r.config().imagesPerPrompt()));
-        sb.append(String.format(Locale.ROOT, "%-10s %16s %15s %14s %12s %13s %10s%n", "model", "purged concept", "95% CI", "control acc.",
-                "target", "target acc.", "purge s"));
+        sb.append(String.format(Locale.ROOT, "%-10s %16s %15s %14s %12s %13s %10s %11s %8s %8s%n", "model", "purged concept", "95% CI", "control acc.",
+                "target", "target acc.", "purge s", "CLIP score", "FID", "KID"));
         for (Map.Entry<String, Scores> e : r.scores().entrySet()) {
             Scores s = e.getValue();
-            sb.append(String.format(Locale.ROOT, "%-10s %15.1f%% %6.1f–%5.1f%% %13.1f%% %11.1f%% %12.1f%% %10s%n", e.getKey(),
+            Preservation.ModelPreservation p = s.preservation();
+            sb.append(String.format(Locale.ROOT, "%-10s %15.1f%% %6.1f–%5.1f%% %13.1f%% %11.1f%% %12.1f%% %10s %11s %8s %8s%n", e.getKey(),
                     100 * s.purgedConceptRate(), 100 * s.conceptCi95()[0], 100 * s.conceptCi95()[1], 100 * s.controlAccuracy(),
                     100 * s.targetRate(), 100 * s.targetAccuracy(),
-                    s.purgeSeconds() == null ? "-" : String.format(Locale.ROOT, "%.1f", s.purgeSeconds())));
+                    s.purgeSeconds() == null ? "-" : String.format(Locale.ROOT, "%.1f", s.purgeSeconds()),
+                    p == null || p.clipScore() == null ? "-" : String.format(Locale.ROOT, "%.2f", p.clipScore().value()),
+                    p == null || p.fid() == null ? "-" : String.format(Locale.ROOT, "%.3f", p.fid()),
+                    p == null || p.kid() == null ? "-" : String.format(Locale.ROOT, "%.4f", p.kid().mean())));
+        }
+        if (r.eval().preservation() != null) {
+            sb.append(String.format(Locale.ROOT, "CLIP score, FID and KID over the %s prompts; FID/KID on %s against the shapes world's drawing of each caption%n",
+                    String.join(" and ", r.eval().preservation().categories()), r.eval().preservation().features()));
         }
         return sb.toString();
     }

@@ -67,6 +67,18 @@ class ShapesBenchTest {
                 summary.get("models").get("unpurged").get("categories").get("red").get("rate").asDouble());
         assertEquals(3L * rows, java.nio.file.Files.lines(r.eval().results()).count(), "one record per model and prompt");
         assertTrue(ShapesBench.table(r).contains("clif"));
+        // What each model keeps, over the prompts not naming red: CLIP score and FID/KID to the world's own drawings.
+        int kept = Prompts.singles(Colour.BLUE).size() + Prompts.controls(Colour.RED, Colour.BLUE).size();
+        for (String block : List.of("unpurged", "clif", "esd")) {
+            JsonNode p = b(j, block).get("preservation");
+            assertEquals(kept, p.get("images").asInt(), block);
+            assertTrue(p.get("clip_score").asDouble() > 0 && p.get("clip_score").asDouble() <= 100, block + " " + p);
+            assertTrue(p.get("fid_to_truth").asDouble() > 0, block + " " + p);
+            assertTrue(Double.isFinite(p.get("kid_to_truth").asDouble()), block + " " + p);
+            assertEquals(summary.get("preservation").get("models").get(block).get("fid").asDouble(), p.get("fid_to_truth").asDouble());
+        }
+        assertTrue(j.get("preservation").get("features").asText().startsWith("CLIP image embeddings"));
+        assertTrue(java.nio.file.Files.readString(r.html()).contains("loss curve of clif"), "the report shows the purges' curves");
     }
 
     private static JsonNode b(JsonNode j, String block) {
