@@ -22,6 +22,8 @@ final class DisconnectWatch implements AutoCloseable {
     private final AbstractEndPoint endPoint;
     private final Runnable onGone;
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** True while the endpoint's read interest is ours (registered, not yet fired or failed). */
+    private final AtomicBoolean armed = new AtomicBoolean();
     private volatile boolean pipelined;
 
     private DisconnectWatch(AbstractEndPoint endPoint, Runnable onGone) {
@@ -39,6 +41,7 @@ final class DisconnectWatch implements AutoCloseable {
     private final Callback readable = new Callback() {
         @Override
         public void succeeded() {
+            armed.set(false);
             if (closed.get()) return;
             try {
                 ByteBuffer b = BufferUtil.allocate(1);
@@ -59,6 +62,7 @@ final class DisconnectWatch implements AutoCloseable {
 
         @Override
         public void failed(Throwable x) {
+            armed.set(false);
             if (!(x instanceof CancellationException) && !closed.get()) onGone.run();
         }
 
@@ -70,7 +74,8 @@ final class DisconnectWatch implements AutoCloseable {
 
     private void arm() {
         if (endPoint == null || closed.get()) return;
-        endPoint.tryFillInterested(readable);
+        armed.set(true);
+        if (!endPoint.tryFillInterested(readable)) armed.set(false); // someone else reads: nothing to watch
     }
 
     /** Whether a byte of a next request was read (the reply must then close the connection). */
@@ -81,6 +86,7 @@ final class DisconnectWatch implements AutoCloseable {
     @Override
     public void close() {
         if (endPoint == null || !closed.compareAndSet(false, true)) return;
-        if (endPoint.isFillInterested()) endPoint.getFillInterest().onFail(new CancellationException("reply ready"));
+        // only our own interest is withdrawn, never Jetty's
+        if (armed.getAndSet(false)) endPoint.getFillInterest().onFail(new CancellationException("reply ready"));
     }
 }

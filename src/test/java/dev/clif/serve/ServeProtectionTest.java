@@ -221,6 +221,40 @@ class ServeProtectionTest {
 
     @Test
     @Timeout(value = 4, unit = TimeUnit.MINUTES)
+    void oneKeptAliveConnectionServesGenerationsInTurn() throws Exception {
+        // the disconnect watch reads on the connection while a request waits; afterwards Jetty must read the next one
+        try (Server server = Server.start(ServeConfig.defaults(ModelAliases.resolve(ModelAliases.SHAPES)));
+             Socket s = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
+            s.setSoTimeout(60_000);
+            java.io.DataInputStream in = new java.io.DataInputStream(new java.io.BufferedInputStream(s.getInputStream()));
+            for (int i = 0; i < 3; i++) {
+                byte[] body = ("{\"prompt\":\"a red circle\",\"seed\":" + i + ",\"steps\":2}").getBytes(StandardCharsets.UTF_8);
+                s.getOutputStream().write(("POST " + G + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: "
+                        + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                s.getOutputStream().write(body);
+                s.getOutputStream().flush();
+                String status = readLine(in);
+                assertEquals("HTTP/1.1 200 OK", status, "request " + i + " on the same connection");
+                int length = -1;
+                for (String h; !(h = readLine(in)).isEmpty(); )
+                    if (h.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) length = Integer.parseInt(h.substring(15).trim());
+                assertTrue(length > 0);
+                byte[] reply = new byte[length];
+                in.readFully(reply);
+                assertTrue(ServeClient.JSON.readTree(reply).at("/data/0/b64_json").isTextual());
+            }
+            assertEquals(3, server.batches());
+        }
+    }
+
+    private static String readLine(java.io.DataInputStream in) throws java.io.IOException {
+        StringBuilder b = new StringBuilder();
+        for (int c; (c = in.read()) != -1 && c != '\n'; ) if (c != '\r') b.append((char) c);
+        return b.toString();
+    }
+
+    @Test
+    @Timeout(value = 4, unit = TimeUnit.MINUTES)
     void aLongPromptIsTruncatedAndReported() {
         try (Server server = Server.start(ServeConfig.defaults(ModelAliases.resolve(ModelAliases.SHAPES)))) {
             ServeClient c = new ServeClient(server.baseUrl());
