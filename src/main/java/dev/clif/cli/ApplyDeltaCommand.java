@@ -15,8 +15,11 @@ public final class ApplyDeltaCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", required = true, description = "the base diffusers Stable Diffusion folder the delta was made from")
+    @Option(names = "--model", required = true, description = "the base the delta was made from: a diffusers folder, 'shapes', or a single-file FILE.safetensors")
     Path model;
+
+    @Option(names = "--config", description = "for a single-file --model: a diffusers folder with its configs, tokenizer and scheduler")
+    Path config;
 
     @Option(names = "--delta", required = true, description = "delta.safetensors written by clif purge")
     Path delta;
@@ -26,7 +29,7 @@ public final class ApplyDeltaCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        PurgedModel.applyDelta(model, delta, out);
+        PurgedModel.applyDelta(dev.clif.eval.ModelAliases.resolve(model.toString(), config), delta, out);
         spec.commandLine().getOut().println("wrote " + out);
         return 0;
     }

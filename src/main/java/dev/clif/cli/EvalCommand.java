@@ -61,7 +61,7 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--size", description = "WxH for every prompt (default: each prompt's own, else the model's)")
     String size;
 
-    @Option(names = "--scheduler", description = "ddim, pndm or euler (default: the model's own)")
+    @Option(names = "--scheduler", description = "ddim, pndm, euler, euler-a, dpmpp-2m or dpmpp-2m-karras (A1111's names too; default: the model's own)")
     String scheduler;
 
     @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda, cuda:N or auto")

@@ -25,8 +25,11 @@ import picocli.CommandLine.Option;
 public final class GenerateCommand implements Callable<Integer> {
     private static final Logger log = LoggerFactory.getLogger(GenerateCommand.class);
 
-    @Option(names = "--model", required = true, description = "diffusers Stable Diffusion folder")
+    @Option(names = "--model", required = true, description = "diffusers Stable Diffusion folder, 'shapes', or a single-file FILE.safetensors")
     Path model;
+
+    @Option(names = "--config", description = "for a single-file --model: a diffusers folder with its configs, tokenizer and scheduler")
+    Path config;
 
     @Option(names = "--prompt", required = true)
     String prompt;
@@ -40,7 +43,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--guidance", defaultValue = "7.5", description = "classifier-free guidance scale (<= 1 disables it)")
     double guidance;
 
-    @Option(names = "--scheduler", description = "ddim, pndm or euler (default: the model's own)")
+    @Option(names = "--scheduler", description = "ddim, pndm, euler, euler-a, dpmpp-2m or dpmpp-2m-karras (A1111's 'Euler a', 'DPM++ 2M', 'DPM++ 2M Karras' too; default: the model's own)")
     String scheduler;
 
     @Option(names = "--seed", defaultValue = "0")
@@ -72,7 +75,8 @@ public final class GenerateCommand implements Callable<Integer> {
         if (!out.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".png"))
             throw new ClifException("--out must name a .png file, got " + out);
         long t0 = System.nanoTime();
-        try (StableDiffusion sd = StableDiffusion.load(model, d, t)) {
+        if (scheduler != null) dev.clif.sampling.Scheduler.normalizeKind(scheduler); // refuse an unknown name before loading
+        try (StableDiffusion sd = StableDiffusion.load(dev.clif.eval.ModelAliases.resolve(model.toString(), config), d, t)) {
             int w = sd.defaultImageSize();
             int h = w;
             if (size != null) {

@@ -37,7 +37,11 @@ public final class InspectCommand implements Callable<Integer> {
         if (Files.isDirectory(path)) {
             inspectFolder(out);
         } else if (Files.isRegularFile(path)) {
+            String n = path.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+            if (!n.endsWith(".safetensors") && dev.clif.io.SingleFileCheckpoint.looksLikeSingleFile(path))
+                throw dev.clif.io.SingleFileCheckpoint.pickleRefusal(path);
             inspectFile(out, path, true);
+            inspectSingleFile(out, path);
         } else {
             throw new ClifException(path + ": no such file or folder");
         }
@@ -87,6 +91,24 @@ public final class InspectCommand implements Callable<Integer> {
                 params += t.numel();
             }
             out.printf("  %d tensors, %,d elements, %s%n", f.tensors().size(), params, human(bytes));
+        }
+    }
+
+    /** For a single-file Stable Diffusion checkpoint: its family and what each diffusers component gets from it. */
+    private static void inspectSingleFile(PrintWriter out, Path file) {
+        boolean sd;
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            sd = f.names().stream().anyMatch(x -> x.startsWith(dev.clif.io.SingleFileCheckpoint.UNET_PREFIX));
+        }
+        if (!sd) return;
+        try (dev.clif.io.SingleFileCheckpoint c = dev.clif.io.SingleFileCheckpoint.open(file)) {
+            out.println("  single-file Stable Diffusion checkpoint, " + c.family().label + " (use it as --model " + file.getFileName() + "):");
+            for (String comp : dev.clif.io.SingleFileCheckpoint.COMPONENTS) {
+                long params = 0;
+                for (var e : c.component(comp)) params += Arrays.stream(e.shape()).reduce(1, (a, b) -> a * b);
+                out.printf("  %-16s %,d parameters in %d tensors (diffusers names)%n", comp, params, c.component(comp).size());
+            }
+            if (!c.skipped().isEmpty()) out.println("  not used: " + c.skipped().size() + " tensors, e.g. " + c.skipped().get(0));
         }
     }
 

@@ -25,8 +25,14 @@ public final class PurgeCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", required = true, description = "diffusers Stable Diffusion folder to purge")
+    @Option(names = "--model", required = true, description = "diffusers Stable Diffusion folder to purge, 'shapes', or a single-file FILE.safetensors")
     Path model;
+
+    @Option(names = "--config", description = "for a single-file --model: a diffusers folder with its configs, tokenizer and scheduler")
+    Path config;
+
+    @Option(names = "--single-file", description = "also write the purged model as OUT/model.safetensors, the single-file layout A1111 and ComfyUI load")
+    boolean singleFile;
 
     @Option(names = "--clip", required = true, description = "CLIP model folder of the loss (vision + text towers)")
     Path clip;
@@ -150,7 +156,7 @@ public final class PurgeCommand implements Callable<Integer> {
                 throw new ClifException("--stop-range must look like MIN:MAX, e.g. 0:49, got '" + stopRange + "'");
             }
         }
-        Purger purger = new Purger(b.build(), model, clip);
+        Purger purger = new Purger(b.build(), dev.clif.eval.ModelAliases.resolve(model.toString(), config), clip);
         Progress[] progress = new Progress[1];
         int[] first = {0};
         PurgeResult r = purger.run(new PurgeListener() {
@@ -168,6 +174,11 @@ public final class PurgeCommand implements Callable<Integer> {
             }
         });
         spec.commandLine().getOut().println("purged model: " + r.modelDir());
+        if (singleFile) {
+            Path file = r.modelDir().resolveSibling("model.safetensors");
+            ConvertCommand.toSingleFile(r.modelDir(), file);
+            spec.commandLine().getOut().println("single file: " + file);
+        }
         spec.commandLine().getOut().println("delta: " + r.delta());
         spec.commandLine().getOut().println("report: " + r.report());
         spec.commandLine().getOut().println("loss curve: " + r.lossCurve());

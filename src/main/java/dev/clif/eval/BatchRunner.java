@@ -55,7 +55,7 @@ public final class BatchRunner implements AutoCloseable {
             Tensor[] noise = new Tensor[n];
             for (int i = 0; i < n; i++) noise[i] = Tensor.randn(u.items().get(i).seed(), DType.F32, Device.CPU, shape);
             try (Txt2Img.Result res = pipeline.generateBatch(prompts, Collections.nCopies(n, negative), request,
-                    n == 1 ? noise[0] : Tensor.cat(0, noise), null)) {
+                    n == 1 ? noise[0] : Tensor.cat(0, noise), u.items().stream().mapToLong(WorkPlan.Item::seed).toArray(), null)) {
                 pixels = ImageBytes.toUint8Hwc(res.images());
             }
         }

@@ -66,6 +66,7 @@ public record EvalConfig(Path prompts, PromptSet.Filter filter, List<ModelSpec> 
         if ((width == null) != (height == null)) throw new ClifException("give both width and height, or neither");
         if (width != null && (width < 8 || height < 8)) throw new ClifException("image size " + width + "x" + height + " is too small");
         if (batch < 1) throw new ClifException("--batch must be at least 1, got " + batch);
+        if (scheduler != null) dev.clif.sampling.Scheduler.normalizeKind(scheduler); // an unknown name fails now, not at the first batch
         if (out == null) throw new ClifException("no output folder: give --out DIR");
         if (bootstrapSamples < 1) throw new ClifException("--bootstrap must be at least 1");
     }

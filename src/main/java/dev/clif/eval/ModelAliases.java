@@ -1,5 +1,6 @@
 package dev.clif.eval;
 
+import dev.clif.io.SingleFileCheckpoint;
 import dev.clif.shapes.ShippedModels;
 
 import java.nio.file.Path;
@@ -14,12 +15,26 @@ public final class ModelAliases {
 
     private ModelAliases() {}
 
-    /** The folder {@code nameOrPath} stands for: a shipped model's (extracted on first use) or the path itself. */
+    /**
+     * The folder {@code nameOrPath} stands for: a shipped model's (extracted on first use), a single-file checkpoint's
+     * ({@link SingleFileModels}: {@code FILE.safetensors}; pickled ones are refused), or the path itself.
+     */
     public static Path resolve(String nameOrPath) {
+        return resolve(nameOrPath, null);
+    }
+
+    /** As {@link #resolve(String)}; a single file takes its configs from {@code configDir} when that is not null. */
+    public static Path resolve(String nameOrPath, Path configDir) {
         return switch (nameOrPath) {
             case SHAPES -> ShippedModels.folder().resolve("sd");
             case SHAPES_CLIP -> ShippedModels.folder().resolve("clip");
-            default -> Path.of(nameOrPath);
+            default -> {
+                Path p = Path.of(nameOrPath);
+                if (SingleFileCheckpoint.looksLikeSingleFile(p)) yield SingleFileModels.folder(p, configDir);
+                if (configDir != null)
+                    throw new dev.clif.ClifException("--config " + configDir + " is for a single-file model, but " + nameOrPath + " is a folder");
+                yield p;
+            }
         };
     }
 

@@ -20,9 +20,11 @@ import java.util.regex.Pattern;
  * One model variant of an evaluation, from {@code NAME=SPEC}:
  * <pre>
  *   SPEC   = BASE [ "+" DELTA ] { ";" KEY "=" VALUE }
- *   BASE   = a diffusers folder, or "shapes" (the shipped shapes-world model)
+ *   BASE   = a diffusers folder, "shapes" (the shipped shapes-world model), or a single-file FILE.safetensors
+ *            (A1111/ComfyUI layout, read in place: {@link SingleFileModels})
  *   DELTA  = a purge's delta.safetensors, applied to BASE in memory (nothing is copied to disk)
  *   KEY    = negative            (a negative prompt used for every image of this variant)
+ *          | config              (for a single-file BASE: a diffusers folder with its configs, tokenizer, scheduler)
  * </pre>
  * e.g. {@code clif=shapes+purged/delta.safetensors}, {@code neg='shapes;negative=red'}. Inference-time methods
  * (SLD's {@code sld=PRESET}) and closed-form edits (a UCE purge writes a delta) fit the same grammar.
@@ -30,7 +32,7 @@ import java.util.regex.Pattern;
  */
 public record ModelSpec(String name, String spec, Path base, Path delta, String negativePrompt) {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*");
-    public static final List<String> KEYS = List.of("negative");
+    public static final List<String> KEYS = List.of("negative", "config");
 
     public ModelSpec {
         if (!NAME.matcher(name).matches())
@@ -47,6 +49,7 @@ public record ModelSpec(String name, String spec, Path base, Path delta, String 
         String[] parts = spec.split(";", -1);
         String location = parts[0].trim();
         String negative = null;
+        Path config = null;
         for (int i = 1; i < parts.length; i++) {
             String kv = parts[i];
             int e = kv.indexOf('=');
@@ -56,6 +59,7 @@ public record ModelSpec(String name, String spec, Path base, Path delta, String 
             String value = kv.substring(e + 1);
             switch (key) {
                 case "negative" -> negative = value;
+                case "config" -> config = Path.of(value.trim()); // a single-file base's configs
                 default -> throw new IllegalStateException(key);
             }
         }
@@ -63,11 +67,11 @@ public record ModelSpec(String name, String spec, Path base, Path delta, String 
         Path delta = null;
         int plus = location.lastIndexOf('+');
         if (plus > 0 && !Files.isDirectory(Path.of(location))) {
-            base = ModelAliases.resolve(location.substring(0, plus).trim());
+            base = ModelAliases.resolve(location.substring(0, plus).trim(), config);
             delta = Path.of(location.substring(plus + 1).trim());
             if (!Files.isRegularFile(delta)) throw new ClifException("model " + name + ": " + delta + ": no such delta file");
         } else {
-            base = ModelAliases.resolve(location);
+            base = ModelAliases.resolve(location, config);
         }
         if (!Files.isDirectory(base))
             throw new ClifException("model " + name + ": " + base + ": not a folder (expected a diffusers Stable Diffusion folder or 'shapes')");

@@ -23,6 +23,7 @@ public final class GoldenRunner {
     public static GoldenRunner standard() {
         return new GoldenRunner(List.of(
                 new SchedulerCases(),
+                new SamplerCases(),
                 new ClipCases(),
                 new VaeCases(),
                 new UnetCases(),

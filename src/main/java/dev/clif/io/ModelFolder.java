@@ -112,7 +112,7 @@ public final class ModelFolder {
             for (Path p : s.sorted().toList()) {
                 String n = p.getFileName().toString();
                 if (n.endsWith(".safetensors.index.json")) indexes.add(p);
-                else if (n.endsWith(".safetensors")) safetensors.add(p);
+                else if (n.endsWith(".safetensors") || n.endsWith(SingleFileView.SUFFIX)) safetensors.add(p);
                 else if (PICKLE_SUFFIXES.stream().anyMatch(n::endsWith)) pickles.add(p);
             }
         } catch (IOException e) {

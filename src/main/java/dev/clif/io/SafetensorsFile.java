@@ -57,17 +57,50 @@ public final class SafetensorsFile implements AutoCloseable {
     private final MemorySegment data;
     private final Map<String, TensorInfo> tensors;
     private final Map<String, String> metadata;
+    private final Runnable onClose;
 
     private SafetensorsFile(Path path, Arena arena, MemorySegment data, Map<String, TensorInfo> tensors,
                             Map<String, String> metadata) {
+        this(path, arena, data, tensors, metadata, arena::close);
+    }
+
+    private SafetensorsFile(Path path, Arena arena, MemorySegment data, Map<String, TensorInfo> tensors,
+                            Map<String, String> metadata, Runnable onClose) {
         this.path = path;
         this.arena = arena;
         this.data = data;
         this.tensors = tensors;
         this.metadata = metadata;
+        this.onClose = onClose;
     }
 
+    /**
+     * Opens {@code path}: a safetensors file, or a {@code *.safetensors.view.json} that stands for one component of a
+     * single-file checkpoint ({@link SingleFileView}), read through a view of that file.
+     */
     public static SafetensorsFile open(Path path) {
+        if (path.getFileName() != null && path.getFileName().toString().endsWith(SingleFileView.SUFFIX)) return SingleFileView.open(path);
+        return openFile(path);
+    }
+
+    /**
+     * These bytes under other names and shapes: each entry's data must be a slice of this file's data section and
+     * hold exactly its shape's bytes. Closing the view runs {@code onClose} (e.g. closes this file).
+     */
+    SafetensorsFile view(Path viewPath, List<SafetensorsWriter.Entry> entries, Map<String, String> viewMetadata, Runnable onViewClose) {
+        Map<String, TensorInfo> infos = new LinkedHashMap<>();
+        for (SafetensorsWriter.Entry e : entries) {
+            long begin = e.data().isNative() && data.isNative() ? e.data().address() - data.address() : -1;
+            long end = begin + e.data().byteSize();
+            if (begin < 0 || end > data.byteSize())
+                throw new IllegalArgumentException("tensor '" + e.name() + "' does not lie in " + path);
+            if (infos.put(e.name(), new TensorInfo(e.name(), e.dtype(), e.shape(), begin, end)) != null)
+                throw new SafetensorsException(viewPath + ": tensor '" + e.name() + "' given twice");
+        }
+        return new SafetensorsFile(viewPath, arena, data, Collections.unmodifiableMap(infos), viewMetadata, onViewClose);
+    }
+
+    private static SafetensorsFile openFile(Path path) {
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();
@@ -292,7 +325,7 @@ public final class SafetensorsFile implements AutoCloseable {
 
     @Override
     public void close() {
-        arena.close();
+        onClose.run();
     }
 
     static boolean isSafetensors(Path p) {

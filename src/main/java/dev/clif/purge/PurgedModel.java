@@ -81,6 +81,10 @@ public final class PurgedModel {
                 Path dst = tmp.resolve(rel.toString());
                 Files.createDirectories(dst.getParent());
                 if (rewritten.contains(f)) {
+                    // a single file's UNet view becomes real weights: the purged UNet is new
+                    String n = dst.getFileName().toString();
+                    if (n.endsWith(dev.clif.io.SingleFileView.SUFFIX))
+                        dst = dst.resolveSibling(n.substring(0, n.length() - ".view.json".length()));
                     rewriteShard(f, todo, dst);
                 } else if (f.getParent().equals(unetDir) && isWeightFile(f)) {
                     log.info("not copying {}: it holds unpurged UNet weights", rel);

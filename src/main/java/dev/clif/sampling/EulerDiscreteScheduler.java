@@ -114,7 +114,7 @@ public final class EulerDiscreteScheduler extends BaseScheduler {
     }
 
     /** np.interp(x, arange(len(fp)), fp) in float64. */
-    private static double[] interp(double[] x, float[] fp) {
+    static double[] interp(double[] x, float[] fp) {
         int n = fp.length;
         double[] out = new double[x.length];
         for (int i = 0; i < x.length; i++) {
@@ -147,7 +147,7 @@ public final class EulerDiscreteScheduler extends BaseScheduler {
     }
 
     /** _sigma_to_t: piecewise-linear inverse of log sigma over the training timesteps. */
-    private static double sigmaToT(double sigma, float[] logSigmas) {
+    static double sigmaToT(double sigma, float[] logSigmas) {
         double logSigma = Math.log(Math.max(sigma, 1e-10));
         int count = 0; // cumsum(dists >= 0).argmax(): the last index where log_sigma >= log_sigmas[i] (sorted ascending)
         int lowIdx = 0;

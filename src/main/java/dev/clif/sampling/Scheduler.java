@@ -19,7 +19,7 @@ import java.util.Locale;
  */
 public interface Scheduler extends AutoCloseable {
 
-    /** "ddim", "pndm" or "euler". */
+    /** "ddim", "pndm", "euler", "euler-a", "dpmpp-2m" or "dpmpp-2m-karras". */
     String kind();
 
     /** The config with every default filled in for this kind. */
@@ -65,12 +65,20 @@ public interface Scheduler extends AutoCloseable {
 
     // ---- construction ------------------------------------------------------------------------------
 
-    /** A scheduler of {@code kind} ("ddim", "pndm"/"plms", "euler"/"euler_discrete") over {@code config}. */
+    /**
+     * A scheduler of {@code kind} over {@code config}: "ddim", "pndm"/"plms", "euler"/"euler_discrete",
+     * "euler-a" (A1111's "Euler a": EulerAncestralDiscreteScheduler), "dpmpp-2m" ("DPM++ 2M") and "dpmpp-2m-karras"
+     * ("DPM++ 2M Karras"): DPMSolverMultistepScheduler with algorithm_type dpmsolver++ and solver_order 2, Karras
+     * sigmas off or on whatever the config says (the other DPM fields, such as lower_order_final, come from it).
+     */
     static Scheduler create(SchedulerConfig config, String kind) {
         return switch (normalizeKind(kind)) {
             case "ddim" -> new DdimScheduler(config);
             case "pndm" -> new PndmScheduler(config);
             case "euler" -> new EulerDiscreteScheduler(config);
+            case "euler-a" -> new EulerAncestralDiscreteScheduler(config);
+            case "dpmpp-2m" -> new DpmSolverMultistepScheduler(config.asDpmpp2m(false));
+            case "dpmpp-2m-karras" -> new DpmSolverMultistepScheduler(config.asDpmpp2m(true));
             default -> throw new IllegalStateException(kind);
         };
     }
@@ -82,24 +90,46 @@ public interface Scheduler extends AutoCloseable {
         return create(c, kindOfClass(c));
     }
 
-    /** The kind for a diffusers class name. */
+    /**
+     * The kind for a diffusers class name. A DPMSolverMultistepScheduler config is "dpmpp-2m" or "dpmpp-2m-karras"
+     * by its use_karras_sigmas, and only if it is a DPM++ 2M (algorithm_type dpmsolver++, solver_order 2).
+     */
     static String kindOfClass(SchedulerConfig c) {
+        if (c.className() == null) throw c.error("_class_name", "is missing: cannot tell which scheduler to build");
         return switch (c.className()) {
             case "DDIMScheduler" -> "ddim";
             case "PNDMScheduler" -> "pndm";
             case "EulerDiscreteScheduler" -> "euler";
-            default -> throw c.error("_class_name", "'" + c.className()
-                    + "' is not supported (Clif has DDIMScheduler, PNDMScheduler, EulerDiscreteScheduler)");
+            case "EulerAncestralDiscreteScheduler" -> "euler-a";
+            case "DPMSolverMultistepScheduler" -> {
+                if (c.algorithmType() != null && !c.algorithmType().equals("dpmsolver++") && !c.algorithmType().equals("deis"))
+                    throw c.error("algorithm_type", "'" + c.algorithmType() + "' is not supported: Clif's "
+                            + "DPMSolverMultistepScheduler is DPM++ 2M (dpmsolver++); choose another with --scheduler");
+                if (c.solverOrder() != null && c.solverOrder() != 2)
+                    throw c.error("solver_order", c.solverOrder() + " is not supported: Clif's "
+                            + "DPMSolverMultistepScheduler is DPM++ 2M (solver_order 2); choose another with --scheduler");
+                yield Boolean.TRUE.equals(c.useKarrasSigmas()) ? "dpmpp-2m-karras" : "dpmpp-2m";
+            }
+            default -> throw c.error("_class_name", "'" + c.className() + "' is not supported (Clif has DDIMScheduler, "
+                    + "PNDMScheduler, EulerDiscreteScheduler, EulerAncestralDiscreteScheduler, DPMSolverMultistepScheduler)");
         };
     }
 
-    static String normalizeKind(String kind) {
-        if (kind == null) throw new ClifException("scheduler kind is null (use ddim, pndm or euler)");
-        return switch (kind.trim().toLowerCase(Locale.ROOT)) {
+    /** The names {@link #create} takes, as an error message lists them. */
+    String KINDS = "ddim, pndm, euler, euler-a (\"Euler a\"), dpmpp-2m (\"DPM++ 2M\") or dpmpp-2m-karras (\"DPM++ 2M Karras\")";
+
+    /** The canonical kind of a scheduler name (Clif's, diffusers' class names, A1111's); an unknown name is refused. */
+    public static String normalizeKind(String kind) {
+        if (kind == null) throw new ClifException("scheduler kind is null (use " + KINDS + ")");
+        // A1111's sampler names ("DPM++ 2M Karras", "Euler a") and their old k-diffusion forms are accepted too
+        return switch (kind.trim().toLowerCase(Locale.ROOT).replaceAll("[\\s_]+", "-")) {
             case "ddim", "ddimscheduler" -> "ddim";
             case "pndm", "plms", "pndmscheduler" -> "pndm";
-            case "euler", "euler_discrete", "eulerdiscretescheduler" -> "euler";
-            default -> throw new ClifException("unknown scheduler kind '" + kind + "' (use ddim, pndm or euler)");
+            case "euler", "euler-discrete", "eulerdiscretescheduler", "k-euler" -> "euler";
+            case "euler-a", "euler-ancestral", "eulerancestraldiscretescheduler", "k-euler-a", "k-euler-ancestral" -> "euler-a";
+            case "dpmpp-2m", "dpm++-2m", "k-dpmpp-2m" -> "dpmpp-2m";
+            case "dpmpp-2m-karras", "dpm++-2m-karras", "k-dpmpp-2m-ka", "k-dpmpp-2m-karras" -> "dpmpp-2m-karras";
+            default -> throw new ClifException("unknown scheduler kind '" + kind + "' (use " + KINDS + ")");
         };
     }
 

@@ -41,7 +41,15 @@ public record SchedulerConfig(
         Double sigmaMax,
         String timestepType,
         Boolean thresholding,
-        Boolean rescaleBetasZeroSnr) {
+        Boolean rescaleBetasZeroSnr,
+        Integer solverOrder,
+        String algorithmType,
+        String solverType,
+        Boolean lowerOrderFinal,
+        Boolean eulerAtFinal,
+        Boolean useLuLambdas,
+        Double lambdaMinClipped,
+        String varianceType) {
 
     public static final String FILE_NAME = "scheduler_config.json";
 
@@ -51,7 +59,9 @@ public record SchedulerConfig(
     static final Set<String> INTERPOLATIONS = Set.of("linear", "log_linear");
     static final Set<String> TIMESTEP_TYPES = Set.of("discrete", "continuous");
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    // diffusers writes lambda_min_clipped = -inf as Python's json does: a bare -Infinity
+    private static final ObjectMapper JSON = com.fasterxml.jackson.databind.json.JsonMapper.builder()
+            .enable(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
 
     public SchedulerConfig {
         if (source == null) source = "scheduler config";
@@ -121,26 +131,49 @@ public record SchedulerConfig(
                 number(n, source, "sigma_max"),
                 string(n, source, "timestep_type"),
                 bool(n, source, "thresholding"),
-                bool(n, source, "rescale_betas_zero_snr"));
+                bool(n, source, "rescale_betas_zero_snr"),
+                integer(n, source, "solver_order"),
+                string(n, source, "algorithm_type"),
+                string(n, source, "solver_type"),
+                bool(n, source, "lower_order_final"),
+                bool(n, source, "euler_at_final"),
+                bool(n, source, "use_lu_lambdas"),
+                numberOrInfinity(n, source, "lambda_min_clipped"),
+                string(n, source, "variance_type"));
     }
 
     /**
-     * This config as the scheduler of {@code kind} ("ddim", "pndm", "euler") sees it: every field the file left
+     * This config as the scheduler of {@code kind} ("ddim", "pndm", "euler", "euler-a", "dpmpp-2m") sees it: every field the file left
      * out takes that diffusers class's default (v0.25.1 signatures). Fields that class has no use for keep
      * whatever they were.
      */
     public SchedulerConfig withDefaultsFor(String kind) {
         String k = Scheduler.normalizeKind(kind);
-        boolean ddim = k.equals("ddim"), euler = k.equals("euler");
+        boolean ddim = k.equals("ddim");
+        boolean linspace = k.equals("euler") || k.equals("euler-a") || k.startsWith("dpmpp-2m");
         return new SchedulerConfig(source, className,
                 or(numTrainTimesteps, 1000), or(betaStart, 0.0001), or(betaEnd, 0.02), or(betaSchedule, "linear"),
                 trainedBetas, or(predictionType, "epsilon"), or(stepsOffset, 0),
                 or(setAlphaToOne, ddim), // DDIM: True; PNDM: False; Euler: unused
                 or(clipSample, ddim), or(clipSampleRange, 1.0),
-                or(timestepSpacing, euler ? "linspace" : "leading"),
+                or(timestepSpacing, linspace ? "linspace" : "leading"),
                 or(skipPrkSteps, false), or(interpolationType, "linear"), or(useKarrasSigmas, false),
                 sigmaMin, sigmaMax, or(timestepType, "discrete"), or(thresholding, false),
-                or(rescaleBetasZeroSnr, false));
+                or(rescaleBetasZeroSnr, false),
+                or(solverOrder, 2), or(algorithmType, "dpmsolver++"), or(solverType, "midpoint"),
+                or(lowerOrderFinal, true), or(eulerAtFinal, false), or(useLuLambdas, false),
+                or(lambdaMinClipped, Double.NEGATIVE_INFINITY), varianceType);
+    }
+
+    /**
+     * This config with what a sampler name fixes: DPM++ 2M is DPMSolverMultistepScheduler with
+     * {@code algorithm_type: dpmsolver++}, {@code solver_order: 2} and Karras sigmas on or off.
+     */
+    SchedulerConfig asDpmpp2m(boolean karras) {
+        return new SchedulerConfig(source, className, numTrainTimesteps, betaStart, betaEnd, betaSchedule, trainedBetas,
+                predictionType, stepsOffset, setAlphaToOne, clipSample, clipSampleRange, timestepSpacing, skipPrkSteps,
+                interpolationType, karras, sigmaMin, sigmaMax, timestepType, thresholding, rescaleBetasZeroSnr,
+                2, "dpmsolver++", solverType, lowerOrderFinal, eulerAtFinal, useLuLambdas, lambdaMinClipped, varianceType);
     }
 
     /** "file: field 'name' ..." — the prefix of every config error. */
@@ -183,6 +216,21 @@ public record SchedulerConfig(
         if (v == null) return null;
         if (!v.isNumber()) throw new ClifException(source + ": field '" + name + "' must be a number, got " + v);
         return v.doubleValue();
+    }
+
+    /** A number, or an infinity written as a JSON string ("-inf", "-Infinity") or Python's bare -Infinity. */
+    private static Double numberOrInfinity(JsonNode n, String source, String name) {
+        JsonNode v = field(n, name);
+        if (v == null) return null;
+        if (v.isNumber()) return v.doubleValue();
+        if (v.isTextual()) {
+            switch (v.textValue().trim().toLowerCase(java.util.Locale.ROOT)) {
+                case "-inf", "-infinity" -> { return Double.NEGATIVE_INFINITY; }
+                case "inf", "+inf", "infinity", "+infinity" -> { return Double.POSITIVE_INFINITY; }
+                default -> { }
+            }
+        }
+        throw new ClifException(source + ": field '" + name + "' must be a number, got " + v);
     }
 
     private static Integer integer(JsonNode n, String source, String name) {

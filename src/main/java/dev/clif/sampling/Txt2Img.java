@@ -86,7 +86,18 @@ public final class Txt2Img {
      * the kernels' batch-size-dependent rounding.
      */
     public Result generateBatch(List<String> prompts, List<String> negatives, Request r, Tensor initialLatents, StepListener listener) {
+        return generateBatch(prompts, negatives, r, initialLatents, null, listener);
+    }
+
+    /**
+     * As above, with each image's own seed: Euler a draws image i's noise from {@code imageSeeds[i]} alone
+     * ({@link EulerAncestralDiscreteScheduler}), so batching does not change an image. Null: {@code r.seed() + i}.
+     */
+    public Result generateBatch(List<String> prompts, List<String> negatives, Request r, Tensor initialLatents,
+                                long[] imageSeeds, StepListener listener) {
         int n = prompts.size();
+        if (imageSeeds != null && imageSeeds.length != n)
+            throw new IllegalArgumentException(imageSeeds.length + " image seeds for " + n + " prompts");
         if (n < 1 || negatives.size() != n)
             throw new IllegalArgumentException(n + " prompts and " + negatives.size() + " negative prompts: need one of each per image");
         if (initialLatents.shape()[0] != n)
@@ -97,6 +108,8 @@ public final class Txt2Img {
              Scheduler scheduler = r.scheduler() == null ? Scheduler.create(model.schedulerConfig(), Scheduler.kindOfClass(model.schedulerConfig()))
                      : Scheduler.create(model.schedulerConfig(), r.scheduler())) {
             if (scheduler instanceof DdimScheduler ddim && r.eta() > 0) ddim.setEta(r.eta(), r.seed() + 1);
+            if (scheduler instanceof EulerAncestralDiscreteScheduler ea)
+                ea.setNoiseSeeds(imageSeeds != null ? imageSeeds : new long[] {r.seed()});
             Tensor cond = model.encodePrompts(new ArrayList<>(prompts), r.clipSkip());
             Tensor context = cond;
             if (r.guided()) {

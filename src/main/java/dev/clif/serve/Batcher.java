@@ -257,9 +257,14 @@ public final class Batcher implements AutoCloseable {
         byte[][] rgb;
         try (TensorScope scope = TensorScope.open()) {
             Tensor[] noise = new Tensor[n];
-            for (int i = 0; i < n; i++) noise[i] = Tensor.randn(items.get(i).job().request.seedOf(items.get(i).index()), DType.F32, Device.CPU, shape);
+            long[] seeds = new long[n];
+            for (int i = 0; i < n; i++) {
+                seeds[i] = items.get(i).job().request.seedOf(items.get(i).index());
+                noise[i] = Tensor.randn(seeds[i], DType.F32, Device.CPU, shape);
+            }
             Tensor latents = n == 1 ? noise[0] : Tensor.cat(0, noise);
-            try (Txt2Img.Result res = pipeline.generateBatch(prompts, negatives, shared, latents, null)) {
+            // each image's own seed also drives an ancestral sampler's noise (Euler a), so batching does not change it
+            try (Txt2Img.Result res = pipeline.generateBatch(prompts, negatives, shared, latents, seeds, null)) {
                 rgb = ImageBytes.toUint8Hwc(res.images());
             }
         }

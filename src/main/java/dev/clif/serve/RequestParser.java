@@ -13,7 +13,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -29,9 +28,6 @@ public final class RequestParser {
     public static final int MAX_STEPS = 150;
     public static final int MAX_N = 8;
     public static final int MAX_PROMPT_CHARS = 4000;
-    /** Scheduler names of both APIs (A1111's sampler names, and Clif's own). */
-    private static final Map<String, String> SAMPLERS = Map.of(
-            "ddim", "ddim", "pndm", "pndm", "plms", "pndm", "euler", "euler");
 
     /** JSON with bounded nesting and number sizes, duplicate keys refused, trailing tokens refused. */
     static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
@@ -197,9 +193,11 @@ public final class RequestParser {
     private static String scheduler(ObjectNode o, String field) {
         String s = optString(o, field, null);
         if (s == null || s.isEmpty()) return null;
-        String k = SAMPLERS.get(s.toLowerCase(Locale.ROOT).trim());
-        if (k == null) throw ApiException.invalid(field, field + " '" + clip(s) + "' is not served (known: DDIM, PNDM/PLMS, Euler)");
-        return k;
+        try {
+            return dev.clif.sampling.Scheduler.normalizeKind(s);
+        } catch (dev.clif.ClifException e) {
+            throw ApiException.invalid(field, field + " '" + clip(s) + "' is not served (known: DDIM, PNDM/PLMS, Euler, Euler a, DPM++ 2M, DPM++ 2M Karras)");
+        }
     }
 
     private static long seed(ObjectNode o, String field) {

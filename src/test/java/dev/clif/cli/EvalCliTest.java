@@ -47,6 +47,7 @@ class EvalCliTest {
                 {"two models are named 'b'", "eval", "--prompts", p.toString(), "--model", "b=shapes", "--model", "b=shapes", "--scorer", "shapes-colour=red", "--out", out.toString()},
                 {"unknown colour", "eval", "--prompts", p.toString(), "--model", "b=shapes", "--scorer", "shapes-colour=mauve", "--out", out.toString()},
                 {"no prompt file: give --prompts FILE (or --captions FILE)", "eval", "--model", "b=shapes", "--scorer", "shapes-colour=red", "--out", out.toString()},
+                {"unknown scheduler kind 'dpm-fast'", "eval", "--prompts", p.toString(), "--model", "b=shapes", "--scorer", "shapes-colour=red", "--scheduler", "dpm-fast", "--out", out.toString()},
                 {"no scorer", "eval", "--prompts", p.toString(), "--model", "b=shapes", "--out", out.toString()},
                 {"--captions measures the CLIP score: give --clip", "eval", "--captions", p.toString(), "--model", "b=shapes", "--out", out.toString()},
                 {"--caption-sample needs --captions", "eval", "--prompts", p.toString(), "--model", "b=shapes", "--scorer", "shapes-colour=red", "--caption-sample", "3", "--out", out.toString()},

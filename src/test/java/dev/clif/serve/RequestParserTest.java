@@ -53,6 +53,8 @@ class RequestParserTest {
         assertEquals("euler", r.scheduler());
         assertEquals(7.0, a1111("{\"prompt\":\"p\"}").guidance());
         assertEquals("pndm", a1111("{\"prompt\":\"p\",\"sampler_name\":\"PLMS\"}").scheduler());
+        assertEquals("euler-a", a1111("{\"prompt\":\"p\",\"sampler_name\":\"Euler a\"}").scheduler());
+        assertEquals("dpmpp-2m-karras", a1111("{\"prompt\":\"p\",\"sampler_name\":\"DPM++ 2M Karras\"}").scheduler());
         assertEquals(123, a1111("{\"prompt\":\"p\",\"seed\":123.0}").seed());
     }
 

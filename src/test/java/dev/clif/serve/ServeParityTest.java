@@ -41,9 +41,16 @@ class ServeParityTest {
     }
 
     byte[] generated(Path model, String prompt, String negative, long seed, double guidance) throws Exception {
-        Path out = tmp.resolve("gen-" + model.getFileName() + "-" + seed + "-" + Math.abs(prompt.hashCode()) + "-" + Math.abs(negative.hashCode()) + ".png");
-        CliRun r = CliRun.of("generate", "--model", model.toString(), "--prompt", prompt, "--negative", negative, "--seed", Long.toString(seed),
-                "--steps", Integer.toString(STEPS), "--guidance", Double.toString(guidance), "--out", out.toString());
+        return generated(model, prompt, negative, seed, guidance, null);
+    }
+
+    byte[] generated(Path model, String prompt, String negative, long seed, double guidance, String scheduler) throws Exception {
+        Path out = tmp.resolve("gen-" + model.getFileName() + "-" + seed + "-" + Math.abs(prompt.hashCode()) + "-" + Math.abs(negative.hashCode())
+                + "-" + guidance + "-" + scheduler + ".png");
+        List<String> args = new ArrayList<>(List.of("generate", "--model", model.toString(), "--prompt", prompt, "--negative", negative,
+                "--seed", Long.toString(seed), "--steps", Integer.toString(STEPS), "--guidance", Double.toString(guidance), "--out", out.toString()));
+        if (scheduler != null) args.addAll(List.of("--scheduler", scheduler));
+        CliRun r = CliRun.of(args.toArray(String[]::new));
         assertEquals(0, r.exit(), r.err());
         return Files.readAllBytes(out);
     }
@@ -116,6 +123,12 @@ class ServeParityTest {
             assertEquals(5, info.get("seed").asLong());
             assertEquals(6, info.at("/all_seeds/1").asLong());
             assertEquals(3, server.batches(), "one batch per image with --max-batch 1");
+            // an ancestral sampler: each image's noise comes from its own seed
+            ServeClient.Reply ea = c.post("/sdapi/v1/txt2img", "{\"prompt\":\"a green circle\",\"steps\":" + STEPS
+                    + ",\"cfg_scale\":7.5,\"width\":32,\"height\":32,\"seed\":40,\"batch_size\":2,\"sampler_name\":\"Euler a\"}");
+            assertEquals(200, ea.status(), ea.raw());
+            assertArrayEquals(generated(shapes(), "a green circle", "", 40, 7.5, "euler-a"), ea.pngs().get(0));
+            assertArrayEquals(generated(shapes(), "a green circle", "", 41, 7.5, "euler-a"), ea.pngs().get(1));
         }
     }
 

@@ -84,7 +84,7 @@ class ServeProtectionTest {
         c.add(Bad.of(A, "{\"prompt\":\"x\",\"height\":36}", 400, "height"));
         c.add(Bad.of(A, "{\"prompt\":\"x\",\"override_settings\":[1]}", 400, "override_settings"));
         c.add(Bad.of(A, "{\"prompt\":\"x\",\"override_settings\":{\"sd_model_checkpoint\":\"v1-5.ckpt\"}}", 404, "override_settings.sd_model_checkpoint"));
-        c.add(Bad.of(A, "{\"prompt\":\"x\",\"sampler_name\":\"Euler a\"}", 400, "sampler_name"));
+        c.add(Bad.of(A, "{\"prompt\":\"x\",\"sampler_name\":\"DPM++ SDE Karras\"}", 400, "sampler_name"));
         c.add(Bad.of(A, "{\"prompt\":\"x\",\"cfg_scale\":true}", 400, "cfg_scale"));
         c.add(Bad.of("/v1/images/edits", "{}", 404, null));
         c.add(Bad.of("/../../etc/passwd", "{}", 400, null));
