@@ -19,7 +19,7 @@ JEXTRACT ?=
 BENCH_ARGS ?=
 GOLDEN ?= $(abspath ../shared/golden)
 
-.PHONY: all native jar test bench bindings check-java clean demo golden
+.PHONY: all native jar test bench bindings check-java clean demo golden serve-bench serve-openai-check
 
 all: jar
 
@@ -58,6 +58,20 @@ endif
 # and judge what it draws before and after (shapes-bench/bench.json, shapes-bench/grid.png).
 demo: jar
 	bin/clif shapes bench --out shapes-bench
+
+# clif serve under load on loopback: dynamic batching against --max-batch 1 (SERVE_BENCH_ARGS: clients requests steps
+# max-batch max-wait-ms); a table and target/serve-bench.json.
+SERVE_BENCH_ARGS ?= 200 1000 4 8 20
+serve-bench: jar
+	"$(JAVA_HOME)/bin/java" --enable-native-access=ALL-UNNAMED -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+	  -cp target/clif.jar dev.clif.serve.ServeBench $(SERVE_BENCH_ARGS)
+
+# The official OpenAI Node client (npm, needs the registry once) against clif serve on the shapes model.
+serve-openai-check: jar
+	cd clients/openai-node && npm install --no-audit --no-fund --silent
+	@bin/clif serve --model shapes --port 0 --default-steps 4 > target/serve-openai.log 2>&1 & pid=$$!; \
+	for i in $$(seq 1 240); do url=$$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' target/serve-openai.log); [ -n "$$url" ] && break; sleep 0.5; done; \
+	CLIF_URL=$$url node clients/openai-node/images-generate.mjs; rc=$$?; kill -TERM $$pid; wait $$pid; exit $$rc
 
 # Clif's models against the reference cases beside the checkout.
 golden: jar

@@ -119,7 +119,7 @@ public interface Scheduler extends AutoCloseable {
     String KINDS = "ddim, pndm, euler, euler-a (\"Euler a\"), dpmpp-2m (\"DPM++ 2M\") or dpmpp-2m-karras (\"DPM++ 2M Karras\")";
 
     /** The canonical kind of a scheduler name (Clif's, diffusers' class names, A1111's); an unknown name is refused. */
-    static String normalizeKind(String kind) {
+    public static String normalizeKind(String kind) {
         if (kind == null) throw new ClifException("scheduler kind is null (use " + KINDS + ")");
         // A1111's sampler names ("DPM++ 2M Karras", "Euler a") and their old k-diffusion forms are accepted too
         return switch (kind.trim().toLowerCase(Locale.ROOT).replaceAll("[\\s_]+", "-")) {
