@@ -19,7 +19,7 @@ JEXTRACT ?=
 BENCH_ARGS ?=
 GOLDEN ?= $(abspath ../shared/golden)
 
-.PHONY: all native jar test bench bindings check-java clean demo golden
+.PHONY: all native jar test bench bindings check-java clean demo golden fuzz
 
 all: jar
 
@@ -45,6 +45,23 @@ bench: jar
 	"$(JAVA_HOME)/bin/java" --enable-native-access=ALL-UNNAMED -jar benchmarks/target/benchmarks.jar \
 	  -jvmArgsPrepend "-Dclif.golden=$(CURDIR)/testdata/golden" -rf json -rff $(CURDIR)/target/bench-results.json $(BENCH_ARGS)
 	@echo "JMH results: target/bench-results.json"
+
+# Real fuzzing (Jazzer) of every reader, FUZZ_SECONDS each, one JVM per target: findings land as crash-* inputs in
+# src/test/resources/dev/clif/fuzz/ReaderFuzzTestInputs/TARGET/ (then regression inputs of every `make test`);
+# the generated corpus stays in .cifuzz-corpus/. An input running over 10 s is a hang (libFuzzer's -timeout), and the
+# 1 GiB heap makes an unbounded allocation an OutOfMemoryError finding. Logs and execution counts: target/fuzz/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= safetensors npy resultsLog promptSet tokenizerText tokenizerFiles modelFolder
+fuzz: check-java native
+	@mkdir -p target/fuzz
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  JAZZER_FUZZ=1 $(MVN) -q -Dclif.native.dir=$(abspath $(BUILD_DIR)) -Dclif.test.heap=1g \
+	    -Djazzer.max_duration=$(FUZZ_SECONDS)s -Djazzer.instrument='dev.clif.**' \
+	    -Djazzer.internal.arg.0=fuzz -Djazzer.internal.arg.1=-timeout=10 \
+	    -Dtest="ReaderFuzzTest#$$t" -Dsurefire.failIfNoSpecifiedTests=false test > target/fuzz/$$t.log 2>&1; \
+	  echo "fuzz: $$t exit $$? $$(grep -aoE 'Done [0-9]+ runs in [0-9]+ second' target/fuzz/$$t.log | tail -1)"; \
+	done
 
 # Regenerates the Java bindings from clif.h (needs jextract; it is built outside this repository).
 bindings:
