@@ -127,8 +127,10 @@ class HostileFolderTest {
                             "--steps", "1", "--ddim-steps", "2", "--out", out.resolve("purge").toString()});
             for (String[] cmd : commands) {
                 long t0 = System.nanoTime();
-                CliRun r = assertTimeoutPreemptively(java.time.Duration.ofSeconds(60), () -> CliRun.of(cmd), k.name() + ": clif " + cmd[0] + " hangs");
-                System.out.printf("%s: clif %s: %.1f s: %s%n", k.name(), cmd[0], (System.nanoTime() - t0) / 1e9, r.err().strip());
+                CliRun r = CliRun.of(cmd); // on this thread: a timeout thread would leave libtorch state behind on its own
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                System.out.printf("%s: clif %s: %.1f s: %s%n", k.name(), cmd[0], seconds, r.err().strip());
+                assertTrue(seconds < 60, k.name() + ": clif " + cmd[0] + " took " + seconds + " s to refuse it");
                 String what = k.name() + ": clif " + cmd[0];
                 assertEquals(2, r.exit(), what + ": " + r.err() + r.out());
                 assertEquals(1, r.err().lines().count(), what + ": one line: " + r.err());
