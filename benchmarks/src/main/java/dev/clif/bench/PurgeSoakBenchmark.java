@@ -51,6 +51,10 @@ public class PurgeSoakBenchmark {
     @Param({"1000"})
     public int checkpointEvery;
 
+    /** libtorch threads; 0: one per core. */
+    @Param({"0"})
+    public int threads;
+
     Path out;
 
     static long nativeHeapInUse() {
@@ -64,7 +68,7 @@ public class PurgeSoakBenchmark {
 
     @Setup
     public void setup() throws IOException {
-        Device.setThreads(Math.max(1, Runtime.getRuntime().availableProcessors()));
+        Device.setThreads(threads > 0 ? threads : Math.max(1, Runtime.getRuntime().availableProcessors()));
         out = Files.createTempDirectory("clif-soak");
     }
 
