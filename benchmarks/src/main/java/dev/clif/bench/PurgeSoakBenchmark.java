@@ -35,6 +35,7 @@ import org.openjdk.jmh.annotations.*;
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 0)
 @Measurement(iterations = 1)
+@Timeout(time = 24, timeUnit = TimeUnit.HOURS) // JMH interrupts an iteration after 10 minutes by default
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xmx2g"})
 @State(Scope.Benchmark)
 public class PurgeSoakBenchmark {
