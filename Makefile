@@ -19,7 +19,7 @@ JEXTRACT ?=
 BENCH_ARGS ?=
 GOLDEN ?= $(abspath ../shared/golden)
 
-.PHONY: all native jar test bench bindings check-java clean demo golden serve-bench serve-openai-check
+.PHONY: all native jar test bench bindings check-java clean demo golden fuzz serve-bench serve-openai-check
 
 all: jar
 
@@ -43,8 +43,25 @@ bench: jar
 	$(MVN) -DskipTests -Dclif.native.dir=$(abspath $(BUILD_DIR)) install
 	$(MVN) -f benchmarks/pom.xml package
 	"$(JAVA_HOME)/bin/java" --enable-native-access=ALL-UNNAMED -jar benchmarks/target/benchmarks.jar \
-	  -jvmArgsPrepend "-Dclif.golden=$(GOLDEN)" -rf json -rff $(CURDIR)/target/bench-results.json $(BENCH_ARGS)
+	  -jvmArgsPrepend "-Dclif.golden=$(CURDIR)/testdata/golden" -rf json -rff $(CURDIR)/target/bench-results.json $(BENCH_ARGS)
 	@echo "JMH results: target/bench-results.json"
+
+# Real fuzzing (Jazzer) of every reader, FUZZ_SECONDS each, one JVM per target: findings land as crash-* inputs in
+# src/test/resources/dev/clif/fuzz/ReaderFuzzTestInputs/TARGET/ (then regression inputs of every `make test`);
+# the generated corpus stays in .cifuzz-corpus/. An input running over 10 s is a hang (libFuzzer's -timeout), and the
+# 1 GiB heap makes an unbounded allocation an OutOfMemoryError finding. Logs and execution counts: target/fuzz/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= safetensors npy resultsLog promptSet tokenizerText tokenizerFiles modelFolder
+fuzz: check-java native
+	@mkdir -p target/fuzz
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  JAZZER_FUZZ=1 $(MVN) -q -Dclif.native.dir=$(abspath $(BUILD_DIR)) -Dclif.test.heap=1g \
+	    -Djazzer.max_duration=$(FUZZ_SECONDS)s -Djazzer.instrument='dev.clif.**' \
+	    -Djazzer.internal.arg.0=fuzz -Djazzer.internal.arg.1=-timeout=10 \
+	    -Dtest="ReaderFuzzTest#$$t" -Dsurefire.failIfNoSpecifiedTests=false test > target/fuzz/$$t.log 2>&1; \
+	  echo "fuzz: $$t exit $$? $$(grep -aoE 'Done [0-9]+ runs in [0-9]+ second' target/fuzz/$$t.log | tail -1)"; \
+	done
 
 # Regenerates the Java bindings from clif.h (needs jextract; it is built outside this repository).
 bindings:
@@ -73,9 +90,10 @@ serve-openai-check: jar
 	for i in $$(seq 1 240); do url=$$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' target/serve-openai.log); [ -n "$$url" ] && break; sleep 0.5; done; \
 	CLIF_URL=$$url node clients/openai-node/images-generate.mjs; rc=$$?; kill -TERM $$pid; wait $$pid; exit $$rc
 
-# Clif's models against the reference cases beside the checkout.
+# Clif's models against the committed reference cases, and those beside the checkout when there.
 golden: jar
-	bin/clif check-golden $(GOLDEN)
+	bin/clif check-golden testdata/golden
+	@if [ -d "$(GOLDEN)/cases" ]; then bin/clif check-golden $(GOLDEN); fi
 
 clean:
 	rm -rf $(BUILD_DIR) $(BUILD_DIR).cmake.log target benchmarks/target shapes-bench

@@ -4,7 +4,14 @@ import dev.clif.ClifException;
 import dev.clif.io.ModelFolder;
 import dev.clif.io.SafetensorsFile;
 import dev.clif.io.TensorInfo;
+import dev.clif.model.ClipModel;
+import dev.clif.model.ClipTextEncoder;
+import dev.clif.model.UNet;
+import dev.clif.model.Vae;
+import dev.clif.sampling.Scheduler;
 import dev.clif.tensor.DType;
+import dev.clif.tensor.Device;
+import dev.clif.text.ClipTokenizer;
 
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -51,6 +58,7 @@ public final class InspectCommand implements Callable<Integer> {
 
     private void inspectFolder(PrintWriter out) {
         ModelFolder folder = ModelFolder.open(path);
+        for (ModelFolder.Component c : folder.components()) check(c); // refuse before printing: a bad folder gets one line
         out.println(path + ": " + folder.describe());
         long total = 0;
         for (ModelFolder.Component c : folder.components()) {
@@ -77,6 +85,27 @@ public final class InspectCommand implements Callable<Integer> {
                             human(bytes), dtypes.keySet()));
         }
         out.printf("  total: %,d parameters%n", total);
+    }
+
+    /**
+     * Loads a component the way generate and purge do (config, tokenizer files, scheduler, every tensor against the
+     * config, on the CPU) and frees it: what inspect shows is then a folder Clif can run.
+     */
+    private static void check(ModelFolder.Component c) {
+        switch (c.className()) {
+            case "UNet2DConditionModel" -> UNet.load(c.dir(), Device.CPU, DType.F32).close();
+            case "AutoencoderKL" -> Vae.load(c.dir(), Device.CPU, DType.F32).close();
+            case "CLIPTextModel" -> ClipTextEncoder.load(c.dir(), Device.CPU, DType.F32).close();
+            case "CLIPModel" -> ClipModel.load(c.dir(), Device.CPU, DType.F32).close();
+            case "CLIPTokenizer", "CLIPTokenizerFast" -> ClipTokenizer.load(c.dir());
+            case "DDIMScheduler", "PNDMScheduler", "EulerDiscreteScheduler" -> Scheduler.fromFolder(c.dir()).close();
+            default -> {
+                for (Path w : c.weightFiles())
+                    try (SafetensorsFile f = SafetensorsFile.open(w)) {
+                        for (String n : f.names()) f.requireFinite(n);
+                    }
+            }
+        }
     }
 
     private void inspectFile(PrintWriter out, Path file, boolean header) {

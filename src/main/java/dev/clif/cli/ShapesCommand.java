@@ -55,7 +55,7 @@ public final class ShapesCommand implements Runnable {
         boolean resume;
 
         @Option(names = "--tokenizer", description = "CLIP tokenizer folder (vocab.json, merges.txt) copied into the models "
-                + "(default: ../shared/golden/tiny-sd/tokenizer)")
+                + "(default: testdata/golden/tiny-sd/tokenizer of a checkout)")
         Path tokenizer;
 
         @Option(names = "--fp16-weights", description = "store the final weights as float16 (half the size)")
@@ -72,7 +72,7 @@ public final class ShapesCommand implements Runnable {
 
         @Override
         public Integer call() {
-            Path tok = tokenizer != null ? tokenizer : Path.of("../shared/golden/tiny-sd/tokenizer");
+            Path tok = tokenizer != null ? tokenizer : Path.of("testdata/golden/tiny-sd/tokenizer");
             if (!Files.isRegularFile(tok.resolve("vocab.json")))
                 throw new ClifException("no CLIP tokenizer at " + tok + " (give --tokenizer DIR with vocab.json and merges.txt)");
             if (!(minutes > 0)) throw new ClifException("--minutes-budget must be positive");

@@ -444,6 +444,10 @@ public final class PromptSetReader {
                 String column = e.getLocation() != null && e.getLocation().getColumnNr() > 0
                         ? " (column " + e.getLocation().getColumnNr() + ")" : "";
                 throw new ClifException(file + ":" + line + ": not valid JSON" + column + ": " + why, e);
+            } catch (NumberFormatException e) {
+                // Jackson reads decimals exactly (BigDecimal) and refuses exponents it cannot hold, e.g. 1e10000001324.
+                throw new ClifException(file + ":" + line + ": not valid JSON: a number out of range ("
+                        + e.getMessage().lines().findFirst().orElse("") + ")", e);
             }
             if (!node.isObject()) {
                 throw new ClifException(file + ":" + line + ": a JSON " + typeOf(node) + ", not an object");

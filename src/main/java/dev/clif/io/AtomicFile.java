@@ -42,7 +42,8 @@ public final class AtomicFile {
             }
             tmp = null;
         } catch (IOException e) {
-            throw new ClifException(target + ": cannot write: " + e.getMessage(), e);
+            throw new ClifException(target + ": cannot write: "
+                    + (e instanceof java.nio.channels.ClosedByInterruptException ? "interrupted" : e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()), e);
         } finally {
             if (tmp != null) {
                 try {

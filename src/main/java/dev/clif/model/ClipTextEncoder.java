@@ -44,6 +44,10 @@ public final class ClipTextEncoder extends NativeModule {
     /** Loads a text encoder folder (config.json + model.safetensors or shards). */
     public static ClipTextEncoder load(Path dir, Device device, DType dtype) {
         ClipTextConfig config = ClipTextConfig.read(dir.resolve("config.json"));
+        double h = config.hiddenSize(); // the token and position embeddings, and per layer the attention and MLP weights
+        double atLeast = ((double) config.vocabSize() + config.maxPositionEmbeddings()) * h
+                + config.numHiddenLayers() * (4 * h * h + 2 * h * config.intermediateSize());
+        requireWeightsHold(dir, atLeast, "'vocab_size', 'max_position_embeddings', 'hidden_size', 'intermediate_size' and 'num_hidden_layers'");
         return prepare(create(config), device, dtype, m -> m.loadFolder(dir, Set.of(POSITION_IDS)));
     }
 

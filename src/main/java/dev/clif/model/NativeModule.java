@@ -208,6 +208,25 @@ public abstract class NativeModule implements AutoCloseable {
         }
     }
 
+    /**
+     * Refuses, before anything is allocated, a config that describes a model larger than the weights beside it: the
+     * weights must hold every parameter, so a config needing at least {@code atLeast} parameters (a lower bound the
+     * caller computes from its fields) cannot fit files holding fewer. This is what keeps a hostile or mistaken config
+     * (channels or layers in the millions) from allocating terabytes or building modules for hours.
+     */
+    static void requireWeightsHold(Path dir, double atLeast, String fields) {
+        if (!Files.isDirectory(dir)) throw new ClifException(dir + ": not a folder");
+        long held = 0;
+        for (Path p : ModelFolder.weightFiles(dir))
+            try (SafetensorsFile f = SafetensorsFile.open(p)) {
+                for (TensorInfo t : f.tensors().values()) held += t.numel();
+            }
+        if (atLeast > held)
+            throw new ClifException(dir.resolve("config.json") + ": " + fields + " describe a model of at least "
+                    + String.format("%,.0f", atLeast) + " parameters, but the weights hold " + String.format("%,d", held)
+                    + " (the config does not describe these weights)");
+    }
+
     /** Runs {@code fill} on a freshly created module, then moves it to {@code device}/{@code dtype}; closes it on failure. */
     protected static <M extends NativeModule> M prepare(M module, Device device, DType dtype, Consumer<M> fill) {
         try {

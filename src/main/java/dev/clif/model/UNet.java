@@ -50,6 +50,13 @@ public final class UNet extends NativeModule {
     public static UNet load(Path unetDir, Device device, DType dtype) {
         if (!Files.isDirectory(unetDir)) throw new ClifException(unetDir + ": not a folder (expected a diffusers unet/ folder)");
         UNetConfig config = UNetConfig.read(unetDir.resolve("config.json"));
+        // every resnet of block i has a 3x3 convolution c_i -> c_i; every cross-attention block projects keys and values
+        double atLeast = 0;
+        for (int i = 0; i < config.blocks(); i++) {
+            double c = config.blockOutChannels().get(i);
+            atLeast += config.layersPerBlock().get(i) * (9 * c * c + 2.0 * config.crossAttentionDim().get(i) * c);
+        }
+        requireWeightsHold(unetDir, atLeast, "'block_out_channels', 'layers_per_block' and 'cross_attention_dim'");
         return prepare(create(config), device, dtype, m -> m.loadFolder(unetDir, Set.of()));
     }
 

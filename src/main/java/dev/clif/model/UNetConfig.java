@@ -76,6 +76,8 @@ public record UNetConfig(
         int convOutKernel,
         double dropout) {
 
+    /** The largest default latent size accepted (SD 1.x: 64, SD 2.x: 96, SDXL: 128). */
+    public static final int MAX_SAMPLE_SIZE = 1024;
     public static final String CROSS_DOWN = "CrossAttnDownBlock2D";
     public static final String DOWN = "DownBlock2D";
     public static final String CROSS_UP = "CrossAttnUpBlock2D";
@@ -257,6 +259,9 @@ public record UNetConfig(
         JsonNode ss = n.get("sample_size");
         if (ss != null && ss.isInt()) sampleSize = ss.asInt();
         else if (ss != null && ss.isArray() && !ss.isEmpty() && ss.get(0).isInt()) sampleSize = ss.get(0).asInt();
+        // the default latent size: SD models have 64 to 128; a larger one would make every default image gigapixels
+        if (sampleSize != null && (sampleSize < 1 || sampleSize > MAX_SAMPLE_SIZE))
+            throw r.error("'sample_size' " + sampleSize + " is not a usable latent size (1 to " + MAX_SAMPLE_SIZE + ")");
 
         int kin = r.integer("conv_in_kernel", 3), kout = r.integer("conv_out_kernel", 3);
         if (kin < 1 || kin % 2 == 0) throw r.error("'conv_in_kernel' must be a positive odd number, got " + kin);

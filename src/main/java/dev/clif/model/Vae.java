@@ -55,6 +55,9 @@ public final class Vae extends NativeModule {
     /** Loads a VAE folder (config.json + diffusion_pytorch_model.safetensors or shards). */
     public static Vae load(Path dir, Device device, DType dtype) {
         VaeConfig config = VaeConfig.read(dir.resolve("config.json"));
+        double atLeast = 0; // every resnet of the encoder and the decoder has a 3x3 convolution c_i -> c_i
+        for (int c : config.blockOutChannels()) atLeast += 2.0 * config.layersPerBlock() * 9 * (double) c * c;
+        requireWeightsHold(dir, atLeast, "'block_out_channels' and 'layers_per_block'");
         return prepare(create(config), device, dtype, m -> m.loadFolder(dir, Set.of()));
     }
 

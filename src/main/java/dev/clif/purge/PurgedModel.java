@@ -95,13 +95,14 @@ public final class PurgedModel {
             if (!todo.isEmpty())
                 throw new ClifException("the base UNet has no tensor " + new TreeSet<>(todo.keySet()).first()
                         + (todo.size() > 1 ? " (and " + (todo.size() - 1) + " more)" : "") + ": the delta does not fit this model");
-            deleteTree(abs);
+            // An older folder is renamed aside first, so that a kill at any point leaves either it or the new one
+            // whole under the name (never a half-deleted one); the aside copy is hidden and removed after.
             Files.createDirectories(abs.getParent());
-            try {
-                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, abs);
-            }
+            Path old = abs.resolveSibling("." + abs.getFileName() + ".old-" + ProcessHandle.current().pid());
+            deleteTree(old);
+            if (Files.exists(abs)) move(abs, old);
+            move(tmp, abs);
+            deleteTree(old);
         } catch (IOException e) {
             throw new ClifException(out + ": cannot write the purged model: " + e.getMessage(), e);
         } finally {
@@ -110,6 +111,14 @@ public final class PurgedModel {
             } catch (IOException ignored) {
                 // best effort: the temporary folder is hidden and named after this process
             }
+        }
+    }
+
+    private static void move(Path from, Path to) throws IOException {
+        try {
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(from, to);
         }
     }
 
@@ -212,6 +221,47 @@ public final class PurgedModel {
 
     private static String abbrev(String hex) {
         return hex == null ? "(none)" : hex.length() > 16 ? hex.substring(0, 16) + "…" : hex;
+    }
+
+    /**
+     * Whether {@code dir} holds anything but what a killed purge leaves half-written: hidden temporary files and folders
+     * ({@code .NAME.*.tmp} of an atomic file write, {@code .model.tmp-PID} of a folder write) and an empty or
+     * temporary-only {@code checkpoint/}.
+     */
+    static boolean holdsOutputs(Path dir) {
+        if (!Files.exists(dir)) return false;
+        if (!Files.isDirectory(dir)) return true;
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.toList()) {
+                if (isLeftover(p)) continue;
+                if (p.getFileName().toString().equals("checkpoint") && Files.isDirectory(p) && !holdsOutputs(p)) continue;
+                return true;
+            }
+            return false;
+        } catch (IOException e) {
+            throw new ClifException(dir + ": cannot list: " + e.getMessage(), e);
+        }
+    }
+
+    /** A hidden temporary file or folder of an interrupted atomic write (AtomicFile's, or {@link #write}'s). */
+    static boolean isLeftover(Path p) {
+        String n = p.getFileName().toString();
+        return n.startsWith(".") && (n.endsWith(".tmp") || n.matches("\\..+\\.tmp-\\d+") || n.matches("\\..+\\.old-\\d+"));
+    }
+
+    /** Deletes what a killed run left half-written in {@code out} and {@code out/checkpoint} (see {@link #holdsOutputs}). */
+    static void removeLeftovers(Path out) {
+        for (Path dir : List.of(out, out.resolve("checkpoint"))) {
+            if (!Files.isDirectory(dir)) continue;
+            try (Stream<Path> s = Files.list(dir)) {
+                for (Path p : s.filter(PurgedModel::isLeftover).toList()) {
+                    log.info("removing {}, left half-written by an interrupted run", p);
+                    deleteTree(p);
+                }
+            } catch (IOException e) {
+                throw new ClifException(dir + ": cannot remove what an interrupted run left: " + e.getMessage(), e);
+            }
+        }
     }
 
     static boolean nonEmpty(Path dir) {

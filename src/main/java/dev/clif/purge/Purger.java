@@ -82,9 +82,10 @@ public final class Purger {
         Path out = config.outputDir();
         if (Files.exists(out) && !Files.isDirectory(out)) throw new ClifException(out + " exists and is not a folder");
         if (config.resume()) {
-            if (!Files.isRegularFile(Checkpoint.file(out)))
+            // A run killed before its first checkpoint leaves at most hidden temporary files: it starts again from step 0.
+            if (!Files.isRegularFile(Checkpoint.file(out)) && !(Files.isDirectory(out) && !PurgedModel.holdsOutputs(out)))
                 throw new ClifException("--resume: no checkpoint in " + out + " (expected " + Checkpoint.file(out) + ")");
-        } else if (PurgedModel.nonEmpty(out)) {
+        } else if (PurgedModel.holdsOutputs(out)) {
             throw new ClifException("output folder " + out + " already exists and is not empty (use --resume to continue a purge there, or choose another --out)");
         }
     }
@@ -169,7 +170,10 @@ public final class Purger {
                 int first = 0;
                 double elapsedBefore = 0;
                 ObjectNode configJson = config.toJson();
-                if (config.resume()) {
+                PurgedModel.removeLeftovers(out);
+                if (config.resume() && !Files.isRegularFile(Checkpoint.file(out))) {
+                    log.info("--resume: {} has no checkpoint yet (killed before its first one): starting from step 0", out);
+                } else if (config.resume()) {
                     Checkpoint.Info info = Checkpoint.restore(Checkpoint.file(out), trainable, names, adam, device);
                     if (!fingerprint.equals(info.fingerprint()))
                         throw new ClifException("--resume: the checkpoint in " + out + " was made from another base model (UNet fingerprint differs)");

@@ -62,10 +62,13 @@ public record SchedulerConfig(
     // diffusers writes lambda_min_clipped = -inf as Python's json does: a bare -Infinity
     private static final ObjectMapper JSON = com.fasterxml.jackson.databind.json.JsonMapper.builder()
             .enable(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
+    /** The largest training schedule accepted: the schedules are arrays of this length. */
+    public static final int MAX_TRAIN_TIMESTEPS = 1_000_000;
 
     public SchedulerConfig {
         if (source == null) source = "scheduler config";
-        check(source, numTrainTimesteps == null || numTrainTimesteps > 0, "num_train_timesteps", "must be > 0, got " + numTrainTimesteps);
+        check(source, numTrainTimesteps == null || numTrainTimesteps > 0 && numTrainTimesteps <= MAX_TRAIN_TIMESTEPS, "num_train_timesteps",
+                "must be 1 to " + MAX_TRAIN_TIMESTEPS + " (SD uses 1000), got " + numTrainTimesteps);
         check(source, betaSchedule == null || BETA_SCHEDULES.contains(betaSchedule), "beta_schedule",
                 "'" + betaSchedule + "' is not supported (use one of " + sorted(BETA_SCHEDULES) + ")");
         check(source, predictionType == null || PREDICTION_TYPES.contains(predictionType), "prediction_type",

@@ -1,5 +1,6 @@
 package dev.clif.cli;
 
+import dev.clif.TestData;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.nio.file.Files;
@@ -7,7 +8,7 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.stream.Stream;
 
-import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
@@ -32,8 +33,8 @@ class CliTest {
 
     @Test
     void inspectListsTensorsOfAFile() {
-        Path f = Path.of(System.getProperty("clif.golden", "../shared/golden"), "cases/unet_forward.safetensors");
-        Assumptions.assumeTrue(Files.exists(f));
+        Path f = Path.of(TestData.golden(), "cases/unet_forward.safetensors");
+        Assertions.assertTrue(Files.exists(f));
         CliRun r = run("inspect", f.toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("latents") && r.out().contains("[2, 4, 16, 16]") && r.out().contains("8 tensors"), r.out());
@@ -41,8 +42,8 @@ class CliTest {
 
     @Test
     void inspectDescribesAModelFolder() {
-        Path d = Path.of(System.getProperty("clif.golden", "../shared/golden"), "tiny-sd");
-        Assumptions.assumeTrue(Files.isDirectory(d));
+        Path d = Path.of(TestData.golden(), "tiny-sd");
+        Assertions.assertTrue(Files.isDirectory(d));
         CliRun r = run("inspect", d.toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("StableDiffusionPipeline with 5 components"), r.out());
@@ -81,8 +82,8 @@ class CliTest {
 
     @Test
     void generateWritesAPngAndTheSameSeedGivesTheSameBytes(@TempDir Path tmp) throws Exception {
-        Path model = Path.of(System.getProperty("clif.golden", "../shared/golden"), "tiny-sd");
-        Assumptions.assumeTrue(Files.isDirectory(model));
+        Path model = Path.of(TestData.golden(), "tiny-sd");
+        Assertions.assertTrue(Files.isDirectory(model));
         String[] args = {"generate", "--model", model.toString(), "--prompt", "a red car", "--steps", "4", "--seed", "11"};
         CliRun a = run(concat(args, "--out", tmp.resolve("a.png").toString()));
         CliRun b = run(concat(args, "--out", tmp.resolve("b.png").toString()));
@@ -100,8 +101,8 @@ class CliTest {
 
     @Test
     void generateRefusesBadOptionsInOneLine(@TempDir Path tmp) {
-        Path model = Path.of(System.getProperty("clif.golden", "../shared/golden"), "tiny-sd");
-        Assumptions.assumeTrue(Files.isDirectory(model));
+        Path model = Path.of(TestData.golden(), "tiny-sd");
+        Assertions.assertTrue(Files.isDirectory(model));
         for (String[] extra : new String[][] {{"--size", "33x32"}, {"--size", "big"}, {"--scheduler", "dpm"}, {"--steps", "0"},
                 {"--dtype", "fp16"}}) {
             CliRun r = run(concat(new String[] {"generate", "--model", model.toString(), "--prompt", "x", "--out",

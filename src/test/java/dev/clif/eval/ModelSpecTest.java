@@ -1,5 +1,6 @@
 package dev.clif.eval;
 
+import dev.clif.TestData;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.clif.ClifException;
@@ -18,18 +19,18 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
-import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class ModelSpecTest {
-    static final Path GOLDEN = Path.of(System.getProperty("clif.golden", "../shared/golden"));
+    static final Path GOLDEN = Path.of(TestData.golden());
     static final String KEY = "down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k.weight";
 
     @BeforeEach
     void golden() {
-        Assumptions.assumeTrue(Files.isDirectory(GOLDEN.resolve("tiny-sd")), "golden tiny models not found");
+        Assertions.assertTrue(Files.isDirectory(GOLDEN.resolve("tiny-sd")), "golden tiny models not found");
     }
 
     @Test

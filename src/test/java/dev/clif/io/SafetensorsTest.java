@@ -1,5 +1,6 @@
 package dev.clif.io;
 
+import dev.clif.TestData;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.clif.tensor.DType;
@@ -18,7 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
-import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
@@ -26,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 public class SafetensorsTest {
     static Path golden() {
-        return Path.of(System.getProperty("clif.golden", "../shared/golden"));
+        return Path.of(TestData.golden());
     }
 
     /** Every file of the malformed corpus with the fragment its error must contain. */
@@ -72,7 +73,7 @@ public class SafetensorsTest {
     }
 
     static List<Path> goldenFiles() throws IOException {
-        Assumptions.assumeTrue(Files.isDirectory(golden()), "golden data not present");
+        Assertions.assertTrue(Files.isDirectory(golden()), "golden data not present");
         try (Stream<Path> s = Files.walk(golden())) {
             return s.filter(p -> p.toString().endsWith(".safetensors")).sorted().toList();
         }

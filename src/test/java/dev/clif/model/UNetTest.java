@@ -1,5 +1,6 @@
 package dev.clif.model;
 
+import dev.clif.TestData;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.clif.ClifException;
@@ -22,18 +23,18 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class UNetTest {
-    private static final Path GOLDEN = Path.of(System.getProperty("clif.golden", "../shared/golden"));
+    private static final Path GOLDEN = Path.of(TestData.golden());
     private static final Path TINY_UNET = GOLDEN.resolve("tiny-sd/unet");
     private static final String WEIGHTS = "diffusion_pytorch_model.safetensors";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private static void assumeGolden() {
-        Assumptions.assumeTrue(Files.isDirectory(TINY_UNET), "golden data not found at " + GOLDEN.toAbsolutePath());
+        Assertions.assertTrue(Files.isDirectory(TINY_UNET), "golden data not found at " + GOLDEN.toAbsolutePath());
     }
 
     private static void runCase(String name) {

@@ -1,5 +1,6 @@
 package dev.clif.purge;
 
+import dev.clif.TestData;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.clif.ClifException;
@@ -15,7 +16,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
-import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -25,12 +26,12 @@ import org.junit.jupiter.api.Test;
  * differences of λ·penalty.
  */
 class KvPreservationTest {
-    static final Path GOLDEN = Path.of(System.getProperty("clif.golden", "../shared/golden"));
+    static final Path GOLDEN = Path.of(TestData.golden());
     static final double LAMBDA = 0.7;
 
     @BeforeEach
     void golden() {
-        Assumptions.assumeTrue(Files.isDirectory(GOLDEN.resolve("tiny-sd")), "golden tiny models not found");
+        Assertions.assertTrue(Files.isDirectory(GOLDEN.resolve("tiny-sd")), "golden tiny models not found");
     }
 
     @Test

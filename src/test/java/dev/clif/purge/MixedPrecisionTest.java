@@ -1,5 +1,6 @@
 package dev.clif.purge;
 
+import dev.clif.TestData;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.clif.ClifException;
@@ -20,7 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -29,11 +30,11 @@ import org.junit.jupiter.api.Test;
  * weights stay float32 and get float32 gradients close to the fp32 ones, and fp16's loss scaling round-trips.
  */
 class MixedPrecisionTest {
-    static final Path GOLDEN = Path.of(System.getProperty("clif.golden", "../shared/golden"));
+    static final Path GOLDEN = Path.of(TestData.golden());
 
     @BeforeEach
     void golden() {
-        Assumptions.assumeTrue(Files.isDirectory(GOLDEN.resolve("tiny-sd")) && Files.isDirectory(GOLDEN.resolve("tiny-clip")),
+        Assertions.assertTrue(Files.isDirectory(GOLDEN.resolve("tiny-sd")) && Files.isDirectory(GOLDEN.resolve("tiny-clip")),
                 "golden tiny models not found");
     }
 

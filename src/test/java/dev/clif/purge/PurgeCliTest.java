@@ -10,7 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,7 +24,7 @@ class PurgeCliTest {
 
     @BeforeEach
     void needGolden() {
-        Assumptions.assumeTrue(Files.isDirectory(PurgerTest.SD) && Files.isDirectory(PurgerTest.CLIP));
+        Assertions.assertTrue(Files.isDirectory(PurgerTest.SD) && Files.isDirectory(PurgerTest.CLIP));
     }
 
     static CliRun run(String... args) {

@@ -1,5 +1,6 @@
 package dev.clif.purge;
 
+import dev.clif.TestData;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.clif.ClifException;
@@ -22,7 +23,7 @@ import java.util.List;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -30,7 +31,7 @@ import org.junit.jupiter.api.Test;
  * End to end on tiny-sd + tiny-clip (CPU): one 40-step purge shared by the tests that inspect its outputs.
  */
 class PurgerTest {
-    static final Path GOLDEN = Path.of(System.getProperty("clif.golden", "../shared/golden"));
+    static final Path GOLDEN = Path.of(TestData.golden());
     static final Path SD = GOLDEN.resolve("tiny-sd");
     static final Path CLIP = GOLDEN.resolve("tiny-clip");
     static final String UNET_FILE = "unet/diffusion_pytorch_model.safetensors";
@@ -50,7 +51,7 @@ class PurgerTest {
 
     @BeforeAll
     static void purge() throws IOException {
-        Assumptions.assumeTrue(Files.isDirectory(SD) && Files.isDirectory(CLIP), "golden tiny models not found");
+        Assertions.assertTrue(Files.isDirectory(SD) && Files.isDirectory(CLIP), "golden tiny models not found");
         tmp = Files.createTempDirectory("clif-purge-test");
         PurgeConfig cfg = tiny(tmp.resolve("run")).steps(40).build();
         result = new Purger(cfg, SD, CLIP).run(null);

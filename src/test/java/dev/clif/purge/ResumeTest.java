@@ -8,7 +8,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -16,7 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 class ResumeTest {
     @Test
     void resumedRunEqualsUninterruptedRunBitForBit(@TempDir Path tmp) throws IOException {
-        Assumptions.assumeTrue(Files.isDirectory(PurgerTest.SD) && Files.isDirectory(PurgerTest.CLIP));
+        Assertions.assertTrue(Files.isDirectory(PurgerTest.SD) && Files.isDirectory(PurgerTest.CLIP));
         // two concepts and batch 2 so the round-robin and the per-step draws are exercised across the interruption
         PurgeConfig.Builder base = PurgerTest.tiny(null).concept("cat=>dog").batch(2).checkpointEvery(3);
         PurgeResult straight = new Purger(base.outputDir(tmp.resolve("straight")).steps(6).build(), PurgerTest.SD, PurgerTest.CLIP).run(null);
@@ -52,7 +52,7 @@ class ResumeTest {
 
     @Test
     void resumeWithoutCheckpointIsRefused(@TempDir Path tmp) {
-        Assumptions.assumeTrue(Files.isDirectory(PurgerTest.SD) && Files.isDirectory(PurgerTest.CLIP));
+        Assertions.assertTrue(Files.isDirectory(PurgerTest.SD) && Files.isDirectory(PurgerTest.CLIP));
         ClifException e = assertThrows(ClifException.class,
                 () -> new Purger(PurgerTest.tiny(tmp.resolve("none")).steps(2).resume(true).build(), PurgerTest.SD, PurgerTest.CLIP));
         assertTrue(e.getMessage().contains("no checkpoint"), e.getMessage());

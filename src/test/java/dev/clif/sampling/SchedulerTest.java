@@ -1,5 +1,6 @@
 package dev.clif.sampling;
 
+import dev.clif.TestData;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.clif.ClifException;
@@ -19,7 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,7 +29,7 @@ class SchedulerTest {
     private static final List<String> KINDS = List.of("ddim", "pndm", "euler");
 
     private static Path golden() {
-        return Path.of(System.getProperty("clif.golden", "../shared/golden"));
+        return Path.of(TestData.golden());
     }
 
     /** The SD-1.5 scheduler config, plus overrides ("key", value, ...). */
@@ -50,7 +51,7 @@ class SchedulerTest {
     @Test
     void goldenSchedulersCasePasses() {
         Path sidecar = golden().resolve("cases/schedulers.json");
-        Assumptions.assumeTrue(Files.isRegularFile(sidecar), "no golden data at " + sidecar);
+        Assertions.assertTrue(Files.isRegularFile(sidecar), "no golden data at " + sidecar);
         assertTrue(GoldenRunner.standard().supports("schedulers"));
         try (GoldenCase c = GoldenCase.open(sidecar); TensorScope scope = TensorScope.open()) {
             List<Comparison> comparisons = new SchedulerCases().run(c, Device.CPU);
@@ -65,7 +66,7 @@ class SchedulerTest {
     @Test
     void goldenRunnerRunsTheCase() {
         Path sidecar = golden().resolve("cases/schedulers.json");
-        Assumptions.assumeTrue(Files.isRegularFile(sidecar), "no golden data at " + sidecar);
+        Assertions.assertTrue(Files.isRegularFile(sidecar), "no golden data at " + sidecar);
         for (Comparison cmp : GoldenRunner.standard().run(sidecar, Device.CPU)) assertTrue(cmp.pass(), cmp.line("schedulers"));
     }
 
@@ -264,7 +265,7 @@ class SchedulerTest {
     @Test
     void fromFolderPicksTheClassOfTheGoldenScheduler() {
         Path dir = golden().resolve("tiny-sd/scheduler");
-        Assumptions.assumeTrue(Files.isDirectory(dir), "no golden data at " + dir);
+        Assertions.assertTrue(Files.isDirectory(dir), "no golden data at " + dir);
         try (Scheduler s = Scheduler.fromFolder(dir)) {
             assertEquals("ddim", s.kind());
             assertEquals(1.0, s.initNoiseSigma());

@@ -1,5 +1,6 @@
 package dev.clif.tensor;
 
+import dev.clif.TestData;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.clif.ffi.clif_h;
@@ -27,14 +28,14 @@ import org.junit.jupiter.api.function.Executable;
  * own argument checks, so the failure really happens in C++.
  */
 class NativeFamiliesTest {
-    static Path golden = Path.of(System.getProperty("clif.golden", "../shared/golden"));
+    static Path golden = Path.of(TestData.golden());
     static UNet unet;
     static Vae vae;
     static ClipModel clip;
 
     @BeforeAll
     static void load() {
-        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(golden.resolve("tiny-sd")), "golden models not present");
+        org.junit.jupiter.api.Assertions.assertTrue(Files.isDirectory(golden.resolve("tiny-sd")), "golden models not present");
         unet = UNet.load(golden.resolve("tiny-sd/unet"), Device.CPU, DType.F32);
         vae = Vae.load(golden.resolve("tiny-sd/vae"), Device.CPU, DType.F32);
         clip = ClipModel.load(golden.resolve("tiny-clip"), Device.CPU, DType.F32);

@@ -1,8 +1,9 @@
 package dev.clif.text;
 
+import dev.clif.TestData;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -26,9 +27,9 @@ class ClipTokenizerGoldenTest {
 
     @BeforeAll
     static void load() throws IOException {
-        golden = Path.of(System.getProperty("clif.golden", "../shared/golden"));
+        golden = Path.of(TestData.golden());
         Path sidecar = golden.resolve("cases/tokenizer.json");
-        assumeTrue(Files.isRegularFile(sidecar), "golden data not found at " + sidecar);
+        assertTrue(Files.isRegularFile(sidecar), "golden data not found at " + sidecar);
         JsonNode root = new ObjectMapper().readTree(sidecar.toFile());
         tokenizer = ClipTokenizer.load(golden.resolve(root.get("model").asText()));
         strings = root.get("strings");

@@ -1,10 +1,10 @@
 package dev.clif.text;
 
+import dev.clif.TestData;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.clif.ClifException;
 import java.io.IOException;
@@ -28,8 +28,8 @@ class ClipTokenizerTest {
 
     @BeforeAll
     static void load() {
-        tokenizerDir = Path.of(System.getProperty("clif.golden", "../shared/golden"), "tiny-sd/tokenizer");
-        assumeTrue(Files.isRegularFile(tokenizerDir.resolve("vocab.json")), "no tokenizer at " + tokenizerDir);
+        tokenizerDir = Path.of(TestData.golden(), "tiny-sd/tokenizer");
+        assertTrue(Files.isRegularFile(tokenizerDir.resolve("vocab.json")), "no tokenizer at " + tokenizerDir);
         tokenizer = ClipTokenizer.load(tokenizerDir);
     }
 

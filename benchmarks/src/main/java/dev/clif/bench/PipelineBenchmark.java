@@ -32,7 +32,7 @@ public class PipelineBenchmark {
     @Setup
     public void setup() {
         Device.setThreads(threads);
-        sd = StableDiffusion.load(Path.of(System.getProperty("clif.golden", "../shared/golden"), "tiny-sd"), Device.CPU, DType.F32);
+        sd = StableDiffusion.load(Path.of(System.getProperty("clif.golden", "testdata/golden"), "tiny-sd"), Device.CPU, DType.F32);
         pipeline = new Txt2Img(sd);
         request = new Txt2Img.Request("a photo of an astronaut riding a horse", "", 2, 7.5, "ddim", 91, 32, 32, 1, 0, 0);
     }

@@ -46,7 +46,7 @@ public class PurgeStepBenchmark {
     @Setup
     public void setup() {
         Device.setThreads(threads);
-        Path golden = Path.of(System.getProperty("clif.golden", "../shared/golden"));
+        Path golden = Path.of(System.getProperty("clif.golden", "testdata/golden"));
         sd = StableDiffusion.load(golden.resolve("tiny-sd"), Device.CPU, DType.F32);
         trainable = UNet.load(golden.resolve("tiny-sd/unet"), Device.CPU, DType.F32);
         clip = ClipModel.load(golden.resolve("tiny-clip"), Device.CPU, DType.F32);

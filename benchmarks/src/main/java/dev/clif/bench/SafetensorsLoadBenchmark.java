@@ -21,7 +21,7 @@ public class SafetensorsLoadBenchmark {
 
     @Setup
     public void setup() {
-        file = Path.of(System.getProperty("clif.golden", "../shared/golden"), "tiny-sd/unet/diffusion_pytorch_model.safetensors");
+        file = Path.of(System.getProperty("clif.golden", "testdata/golden"), "tiny-sd/unet/diffusion_pytorch_model.safetensors");
         if (!Files.exists(file)) throw new IllegalStateException("missing " + file + " (set -Dclif.golden=...)");
     }
 

@@ -40,7 +40,7 @@ public class UnetForwardBenchmark {
         Device device = model.equals("sd15") ? Device.best() : Device.CPU;
         DType dtype = device.isCuda() ? DType.F16 : DType.F32;
         if (model.equals("tiny")) {
-            unet = UNet.load(Path.of(System.getProperty("clif.golden", "../shared/golden"), "tiny-sd/unet"), device, dtype);
+            unet = UNet.load(Path.of(System.getProperty("clif.golden", "testdata/golden"), "tiny-sd/unet"), device, dtype);
             sample = Tensor.randn(11, dtype, device, 2, 4, 16, 16);
             context = Tensor.randn(12, dtype, device, 2, 77, 32);
             timesteps = Tensor.of(new long[] {999, 500}, 2).to(device);

@@ -1,5 +1,6 @@
 package dev.clif.eval.scorers;
 
+import dev.clif.TestData;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.clif.ClifException;
@@ -29,7 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 
-import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,8 +48,8 @@ class Q16ScorerTest {
     static double[][] features;
 
     static Path golden() {
-        Path root = Path.of(System.getProperty("clif.golden", "../shared/golden"));
-        Assumptions.assumeTrue(Files.isDirectory(root.resolve("tiny-clip")), "no golden data at " + root);
+        Path root = Path.of(TestData.golden());
+        Assertions.assertTrue(Files.isDirectory(root.resolve("tiny-clip")), "no golden data at " + root);
         return root;
     }
 

@@ -1,5 +1,6 @@
 package dev.clif.shapes.train;
 
+import dev.clif.TestData;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -20,7 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 
-import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,9 +35,9 @@ class ShapesTrainingTest {
 
     @BeforeAll
     static void findTokenizer() {
-        Path golden = Path.of(System.getProperty("clif.golden", "../shared/golden"));
+        Path golden = Path.of(TestData.golden());
         tokenizer = golden.resolve("tiny-sd").resolve("tokenizer");
-        Assumptions.assumeTrue(Files.isRegularFile(tokenizer.resolve("vocab.json")), "no tokenizer at " + tokenizer);
+        Assertions.assertTrue(Files.isRegularFile(tokenizer.resolve("vocab.json")), "no tokenizer at " + tokenizer);
     }
 
     private static void assertFalls(TrainLoop.Stats s, int k) {
