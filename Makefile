@@ -92,7 +92,7 @@ serve-openai-check: jar
 
 # Clif's models against the committed reference cases, and those beside the checkout when there.
 golden: jar
-	bin/clif check-golden testdata/golden
+	@for root in testdata/golden testdata/golden/*/; do if [ -d "$$root/cases" ]; then echo "== $$root"; bin/clif check-golden $$root || exit 1; fi; done
 	@if [ -d "$(GOLDEN)/cases" ]; then bin/clif check-golden $(GOLDEN); fi
 
 clean:

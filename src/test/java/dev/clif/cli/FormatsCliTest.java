@@ -35,7 +35,7 @@ class FormatsCliTest {
     }
 
     private static Path singleFileRoot() {
-        return Path.of(System.getProperty("clif.golden", "../shared/golden")).resolve("single-file");
+        return dev.clif.TestData.goldenPath().resolve("single-file");
     }
 
     /**
@@ -65,7 +65,7 @@ class FormatsCliTest {
 
     @Test
     void generateOnShapesWithDpmpp2mKarrasAndEulerAIsReproducible(@TempDir Path tmp) throws Exception {
-        Assumptions.assumeTrue(ShippedModels.present(), "this build ships no shapes models");
+        org.junit.jupiter.api.Assertions.assertTrue(ShippedModels.present(), "this build ships no shapes models");
         for (String scheduler : List.of("dpmpp-2m-karras", "Euler a")) {
             byte[][] png = new byte[2][];
             for (int i = 0; i < 2; i++) {
@@ -88,7 +88,7 @@ class FormatsCliTest {
     @Test
     void convertFolderToSingleFileWritesDiffusersScriptsFile(@TempDir Path tmp) throws Exception {
         Path golden = singleFileRoot().resolve("sd15-narrow.safetensors");
-        Assumptions.assumeTrue(Files.isRegularFile(golden), "no golden data at " + golden);
+        org.junit.jupiter.api.Assertions.assertTrue(Files.isRegularFile(golden), "no golden data at " + golden);
         Path out = tmp.resolve("narrow.safetensors");
         CliRun r = CliRun.of("convert", "--model", singleFileRoot().resolve("sd15-narrow").toString(), "--to-single-file", out.toString());
         assertEquals(0, r.exit(), r.err());
@@ -98,7 +98,7 @@ class FormatsCliTest {
     @Test
     void convertSingleFileToFolderGivesTheFolderBack(@TempDir Path tmp) throws Exception {
         Path golden = singleFileRoot().resolve("sd15-narrow.safetensors");
-        Assumptions.assumeTrue(Files.isRegularFile(golden), "no golden data at " + golden);
+        org.junit.jupiter.api.Assertions.assertTrue(Files.isRegularFile(golden), "no golden data at " + golden);
         Path folder = narrowFolder(tmp);
         Path out = tmp.resolve("narrow");
         CliRun r = CliRun.of("convert", "--model", golden.toString(), "--config", folder.toString(), "--to-folder", out.toString());
@@ -127,7 +127,7 @@ class FormatsCliTest {
     @Test
     void generateFromTheSingleFileMakesTheFolderImage(@TempDir Path tmp) throws Exception {
         Path golden = singleFileRoot().resolve("sd15-narrow.safetensors");
-        Assumptions.assumeTrue(Files.isRegularFile(golden), "no golden data at " + golden);
+        org.junit.jupiter.api.Assertions.assertTrue(Files.isRegularFile(golden), "no golden data at " + golden);
         Path folder = narrowFolder(tmp);
         String[] common = {"--prompt", "a red car", "--steps", "2", "--seed", "3", "--size", "64x64", "--scheduler", "dpmpp-2m"};
         Path a = tmp.resolve("folder.png"), b = tmp.resolve("single.png");
@@ -144,9 +144,9 @@ class FormatsCliTest {
     /** A purge from a single file, written back as a single file; an eval of FILE+DELTA finds the same base. */
     @Test
     void purgeASingleFileModel(@TempDir Path tmp) throws Exception {
-        Path golden = Path.of(System.getProperty("clif.golden", "../shared/golden"));
+        Path golden = dev.clif.TestData.goldenPath();
         Path sd = golden.resolve("tiny-sd"), clip = golden.resolve("tiny-clip");
-        Assumptions.assumeTrue(Files.isDirectory(sd) && Files.isDirectory(clip), "no golden tiny-sd");
+        org.junit.jupiter.api.Assertions.assertTrue(Files.isDirectory(sd) && Files.isDirectory(clip), "no golden tiny-sd");
         Path single = tmp.resolve("tiny.safetensors");
         assertEquals(0, CliRun.of("convert", "--model", sd.toString(), "--to-single-file", single.toString()).exit());
         Path out = tmp.resolve("purged");
@@ -186,7 +186,7 @@ class FormatsCliTest {
     @Test
     void inspectNamesTheFamilyAndComponents() {
         Path golden = singleFileRoot().resolve("sd15-narrow.safetensors");
-        Assumptions.assumeTrue(Files.isRegularFile(golden), "no golden data at " + golden);
+        org.junit.jupiter.api.Assertions.assertTrue(Files.isRegularFile(golden), "no golden data at " + golden);
         CliRun r = CliRun.of("inspect", golden.toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("single-file Stable Diffusion checkpoint, SD 1.x"), r.out());

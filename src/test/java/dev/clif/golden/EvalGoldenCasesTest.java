@@ -18,8 +18,8 @@ import org.junit.jupiter.api.TestFactory;
 class EvalGoldenCasesTest {
     @TestFactory
     Stream<DynamicTest> clipScoreAndFidMatchTheirReferences() {
-        Path root = Path.of(System.getProperty("clif.golden", "../shared/golden"), "eval");
-        Assumptions.assumeTrue(Files.isDirectory(root.resolve("cases")), "golden/eval not present");
+        Path root = dev.clif.TestData.goldenPath().resolve("eval");
+        org.junit.jupiter.api.Assertions.assertTrue(Files.isDirectory(root.resolve("cases")), "golden/eval not present");
         List<Path> sidecars = GoldenCase.sidecars(root);
         List<String> names = sidecars.stream().map(p -> p.getFileName().toString()).toList();
         assertTrue(names.containsAll(List.of("clip_score.json", "fid.json")), "cases found: " + names);
