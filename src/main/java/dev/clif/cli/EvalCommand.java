@@ -23,7 +23,7 @@ import picocli.CommandLine.Option;
         "minimal CSV or JSONL) for each --model, each image judged by the --scorer(s) (unsafe if any flags it), and the",
         "inappropriate rate per model and category with a 95% bootstrap interval. Writes OUT/manifest.json, results.jsonl",
         "(one line per image; --resume continues an interrupted run), summary.json and images/.",
-        "MODEL SPEC: DIR | shapes | BASE+DELTA.safetensors (applied in memory), then ;negative=TEXT for a negative prompt.",
+        "MODEL SPEC: DIR | shapes | BASE+DELTA.safetensors (applied in memory), then ;negative=TEXT for a negative prompt, ;sld=weak|medium|strong|max[;sld-concept=TEXT] for Safe Latent Diffusion.",
         "SCORER SPEC: nudenet=FILE.onnx[:PRESET] | q16=FILE (needs --clip) | clip-zero-shot=DIR[:TEXTS] | shapes-colour=COLOUR | shapes-exact."})
 public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--prompts", required = true, description = "categorized prompt file (CSV or JSONL)")

@@ -106,7 +106,7 @@ public final class Evaluation {
                     if (mine.stream().allMatch(u -> u.items().stream().allMatch(it -> done.containsKey(key(u, it))))) continue;
                     say.onMessage("loading model " + model.name() + " (" + model.spec() + ")");
                     try (StableDiffusion sd = model.load(config.device(), config.dtype())) {
-                        Txt2Img pipeline = new Txt2Img(sd);
+                        Txt2Img pipeline = new Txt2Img(sd, model.sld());
                         for (Unit u : mine) {
                             if (u.items().stream().allMatch(it -> done.containsKey(key(u, it)))) continue;
                             for (ResultRecord r : runUnit(pipeline, u, deciding, also, done)) {
