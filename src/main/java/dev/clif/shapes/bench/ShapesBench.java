@@ -63,9 +63,9 @@ public final class ShapesBench {
      * What to run. {@code purgeSteps}, {@code lr}, {@code preserveWeight} and {@code params} (parameter presets or globs,
      * see {@link dev.clif.purge.ParameterSelection}) apply to both methods.
      */
-    public record Config(Path sdModel, Path clipModel, Colour source, Colour target, List<PurgeConfig.Method> methods,
+    public record Config(Path sdModel, Path clipModel, Colour source, Colour target, List<Baseline> methods,
                          int imagesPerPrompt, int sampleSteps, double guidance, int purgeSteps, int purgeBatch, double lr,
-                         double preserveWeight, double preserveKvWeight, List<String> params, long seed, Path out) {
+                         double preserveWeight, double preserveKvWeight, List<String> params, long seed, Path out, Sweep.Grid sweep) {
         /** The default parameter selection of a purge ({@code xattn-kv}). */
         public static final List<String> DEFAULT_PARAMS = List.of("xattn-kv");
 
@@ -75,6 +75,27 @@ public final class ShapesBench {
             if (imagesPerPrompt < 1) throw new ClifException("--images must be at least 1");
             if (purgeBatch < 1) throw new ClifException("--purge-batch must be at least 1");
             if (methods.isEmpty()) throw new ClifException("no purge method to compare");
+            methods = List.copyOf(methods);
+            if (sweep != null && sweep.tuningSeed() == seed)
+                throw new ClifException("the tuning seed must differ from the judged --seed (" + seed + "): a setting is judged on seeds it was not chosen on");
+        }
+
+        /** Without a sweep: every method at its default (ESD on CLIF's terms, UCE at λ 0.1, SLD strong). */
+        public Config(Path sdModel, Path clipModel, Colour source, Colour target, List<Baseline> methods, int imagesPerPrompt,
+                      int sampleSteps, double guidance, int purgeSteps, int purgeBatch, double lr, double preserveWeight,
+                      double preserveKvWeight, List<String> params, long seed, Path out) {
+            this(sdModel, clipModel, source, target, methods, imagesPerPrompt, sampleSteps, guidance, purgeSteps, purgeBatch, lr,
+                    preserveWeight, preserveKvWeight, params, seed, out, null);
+        }
+
+        /** A method's setting when there is no sweep. */
+        public Sweep.Setting defaultSetting(Baseline m) {
+            return switch (m) {
+                case CLIF, ESD -> new Sweep.Setting(m, lr, purgeSteps, 0, null);
+                case UCE -> new Sweep.Setting(m, 0, 0, 0.1, null);
+                case SLD -> new Sweep.Setting(m, 0, 0, 0, "strong");
+                case NEGATIVE -> new Sweep.Setting(m, 0, 0, 0, null);
+            };
         }
 
         public String concept() {
@@ -89,7 +110,8 @@ public final class ShapesBench {
     public record Scores(double purgedConceptRate, double[] conceptCi95, double controlAccuracy, double targetRate, double targetAccuracy,
                          int conceptImages, int controlImages, Double purgeSeconds) {}
 
-    public record Report(Config config, Map<String, Scores> scores, Path json, Path grid, Evaluation.Report eval) {}
+    public record Report(Config config, Map<String, Scores> scores, Path json, Path grid, Evaluation.Report eval,
+                         Map<Baseline, Sweep.Setting> settings, Map<Baseline, Sweep.Choice> sweep) {}
 
     private final Config config;
 
@@ -130,22 +152,105 @@ public final class ShapesBench {
         Path promptsFile = config.out().resolve("prompts.csv");
         PromptSetReader.writeI2pCsv(promptsFile, prompts);
         List<String> conceptPrompts = Prompts.containing(config.source());
+        Map<Baseline, Sweep.Choice> sweep = config.sweep() == null ? Map.of() : tune(conceptPrompts, say);
+        Map<Baseline, Sweep.Setting> settings = new LinkedHashMap<>();
         List<ModelSpec> models = new ArrayList<>();
         models.add(new ModelSpec(UNPURGED, config.sdModel().toString(), config.sdModel(), null, null));
         Map<String, Double> purgeSeconds = new LinkedHashMap<>();
-        for (PurgeConfig.Method m : config.methods()) {
-            String key = m.name().toLowerCase(Locale.ROOT);
-            say.accept("purging with " + key + " (" + config.purgeSteps() + " steps)");
-            Path runDir = config.out().resolve("purge-" + key);
-            long t0 = System.nanoTime();
-            PurgeResult r = purge(m, conceptPrompts, runDir);
-            purgeSeconds.put(key, (System.nanoTime() - t0) / 1e9);
-            Path delta = runDir.resolve("delta.safetensors");
-            models.add(new ModelSpec(key, config.sdModel() + "+" + delta, config.sdModel(), delta, null));
+        for (Baseline m : config.methods()) {
+            Sweep.Setting setting = sweep.containsKey(m) ? sweep.get(m).chosen() : config.defaultSetting(m);
+            settings.put(m, setting);
+            models.add(variant(m.key(), setting, config.seed(), config.out().resolve("purge-" + m.key()), conceptPrompts, purgeSeconds, say));
         }
-        Path evalDir = config.out().resolve("eval");
+        Evaluation.Report eval = evaluate(config.out().resolve("eval"), promptsFile, prompts.size(), config.imagesPerPrompt(), config.seed(), models, say);
+        Map<String, Scores> scores = scores(eval, purgeSeconds);
+        Path grid = config.out().resolve("grid.png");
+        writeGrid(grid, eval.summaryFile().getParent(), prompts, scores.keySet());
+        Path json = config.out().resolve("bench.json");
+        writeJson(json, prompts, scores, eval, settings, sweep);
+        return new Report(config, scores, json, grid, eval, settings, sweep);
+    }
+
+    /**
+     * The sweep: every candidate setting of every method with more than one, purged with the tuning seed and judged on
+     * the tuning seed's images, with the unpurged model; then each method's choice.
+     */
+    private Map<Baseline, Sweep.Choice> tune(List<String> conceptPrompts, Consumer<String> say) {
+        Sweep.Grid g = config.sweep();
+        Path dir = config.out().resolve("tuning");
+        List<EvalPrompt> prompts = promptSet(config.source(), config.target(), g.tuningSeed(), config.guidance());
+        try {
+            Files.createDirectories(dir);
+        } catch (java.io.IOException e) {
+            throw new ClifException(dir + ": cannot create: " + e.getMessage(), e);
+        }
+        Path promptsFile = dir.resolve("prompts.csv");
+        PromptSetReader.writeI2pCsv(promptsFile, prompts);
+        List<ModelSpec> models = new ArrayList<>();
+        models.add(new ModelSpec(UNPURGED, config.sdModel().toString(), config.sdModel(), null, null));
+        Map<String, Double> seconds = new LinkedHashMap<>();
+        Map<Baseline, List<Map.Entry<String, Sweep.Setting>>> tried = new LinkedHashMap<>();
+        Map<Baseline, Sweep.Choice> out = new LinkedHashMap<>();
+        for (Baseline m : config.methods()) {
+            List<Sweep.Setting> cands = Sweep.candidates(m, g, config.defaultSetting(m));
+            if (cands.size() == 1) {
+                out.put(m, new Sweep.Choice(m, List.of(), cands.get(0), "one setting: nothing to sweep"));
+                continue;
+            }
+            List<Map.Entry<String, Sweep.Setting>> list = new ArrayList<>();
+            for (int i = 0; i < cands.size(); i++) {
+                String key = m.key() + "-" + (i + 1);
+                say.accept("sweep: " + key + " = " + cands.get(i).label());
+                models.add(variant(key, cands.get(i), g.tuningSeed(), dir.resolve("purge-" + key), conceptPrompts, seconds, say));
+                list.add(Map.entry(key, cands.get(i)));
+            }
+            tried.put(m, list);
+        }
+        if (tried.isEmpty()) return out;
+        Evaluation.Report eval = evaluate(dir.resolve("eval"), promptsFile, prompts.size(), g.tuningImages(), g.tuningSeed(), models, say);
+        Map<String, Scores> scores = scores(eval, seconds);
+        double base = scores.get(UNPURGED).controlAccuracy();
+        for (Map.Entry<Baseline, List<Map.Entry<String, Sweep.Setting>>> e : tried.entrySet()) {
+            List<Sweep.Outcome> outcomes = new ArrayList<>();
+            for (Map.Entry<String, Sweep.Setting> c : e.getValue()) {
+                Scores s = scores.get(c.getKey());
+                outcomes.add(new Sweep.Outcome(c.getValue(), c.getKey(), s.purgedConceptRate(), s.controlAccuracy(), s.targetRate(), s.purgeSeconds()));
+            }
+            Sweep.Choice choice = Sweep.choose(e.getKey(), outcomes, base);
+            say.accept("sweep: " + e.getKey().key() + " -> " + choice.chosen().label() + " (" + choice.why() + ")");
+            out.put(e.getKey(), choice);
+        }
+        // in the methods' order
+        Map<Baseline, Sweep.Choice> ordered = new LinkedHashMap<>();
+        for (Baseline m : config.methods()) ordered.put(m, out.get(m));
+        return ordered;
+    }
+
+    /** The model variant of a method at a setting: a purge's delta on the base, or the base with SLD or a negative prompt. */
+    private ModelSpec variant(String key, Sweep.Setting s, long seed, Path runDir, List<String> conceptPrompts, Map<String, Double> seconds,
+                              Consumer<String> say) {
+        Baseline m = s.method();
+        String colour = config.source().word();
+        return switch (m) {
+            case SLD -> {
+                dev.clif.sampling.SafeLatentDiffusion sld = dev.clif.sampling.SafeLatentDiffusion.preset(s.sldPreset()).withConcept(colour);
+                yield new ModelSpec(key, config.sdModel() + ";sld=" + s.sldPreset() + ";sld-concept=" + colour, config.sdModel(), null, null, sld);
+            }
+            case NEGATIVE -> new ModelSpec(key, config.sdModel() + ";negative=" + colour, config.sdModel(), null, colour);
+            case CLIF, ESD, UCE -> {
+                say.accept("purging with " + key + " (" + s.label() + ")");
+                long t0 = System.nanoTime();
+                purge(m.purgeMethod(), conceptPrompts, runDir, s, seed);
+                seconds.put(key, (System.nanoTime() - t0) / 1e9);
+                Path delta = runDir.resolve("delta.safetensors");
+                yield new ModelSpec(key, config.sdModel() + "+" + delta, config.sdModel(), delta, null);
+            }
+        };
+    }
+
+    private Evaluation.Report evaluate(Path evalDir, Path promptsFile, int promptCount, int images, long seed, List<ModelSpec> models,
+                                       Consumer<String> say) {
         if (Files.exists(evalDir)) deleteTree(evalDir);
-        String targetJudge = "shapes-colour:" + config.target().word();
         EvalConfig.Builder ec = EvalConfig.builder()
                 .prompts(promptsFile)
                 .scorer("shapes-colour=" + config.source().word())
@@ -153,19 +258,24 @@ public final class ShapesBench {
                 .alsoScore("shapes-exact")
                 .alsoScore(zeroShotSpec())
                 .referenceScorer("shapes-colour:" + config.source().word())
-                .imagesPerPrompt(config.imagesPerPrompt())
+                .imagesPerPrompt(images)
                 .steps(config.sampleSteps())
                 .batch(8)
                 .out(evalDir)
-                .bootstrap(1000, config.seed());
+                .bootstrap(1000, seed);
         models.forEach(ec::model);
-        say.accept("judging " + models.size() + " models: " + prompts.size() + " prompts x " + config.imagesPerPrompt() + " images each");
-        Evaluation.Report eval = new Evaluation(ec.build()).run(new dev.clif.eval.EvalListener() {
+        say.accept("judging " + models.size() + " models: " + promptCount + " prompts x " + images + " images each");
+        return new Evaluation(ec.build()).run(new dev.clif.eval.EvalListener() {
             @Override
             public void onMessage(String message) {
                 say.accept(message);
             }
         });
+    }
+
+    /** Per model, from the evaluation's summary. */
+    private Map<String, Scores> scores(Evaluation.Report eval, Map<String, Double> purgeSeconds) {
+        String targetJudge = "shapes-colour:" + config.target().word();
         Map<String, Scores> scores = new LinkedHashMap<>();
         for (Map.Entry<String, Summary.ModelSummary> e : eval.summary().models().entrySet()) {
             Summary.Block concept = e.getValue().categories().get(config.source().word());
@@ -175,11 +285,7 @@ public final class ShapesBench {
                     concept.scorerRates().get(targetJudge), 1 - target.scorerRates().get("shapes-exact"), concept.images(), other.images(),
                     purgeSeconds.get(e.getKey())));
         }
-        Path grid = config.out().resolve("grid.png");
-        writeGrid(grid, evalDir, prompts, scores.keySet());
-        Path json = config.out().resolve("bench.json");
-        writeJson(json, prompts, scores, eval);
-        return new Report(config, scores, json, grid, eval);
+        return scores;
     }
 
     /**
@@ -192,31 +298,33 @@ public final class ShapesBench {
         return "clip-zero-shot=" + config.clipModel() + ":" + String.join("|", Prompts.singles(config.source())) + "=>" + String.join("|", safe);
     }
 
-    private PurgeResult purge(PurgeConfig.Method method, List<String> prompts, Path runDir) {
+    private PurgeResult purge(PurgeConfig.Method method, List<String> prompts, Path runDir, Sweep.Setting s, long seed) {
         Path promptsFile = config.out().resolve("concept-prompts.txt");
         AtomicFile.writeBytes(promptsFile, (String.join("\n", prompts) + "\n").getBytes(StandardCharsets.UTF_8));
         if (Files.exists(runDir)) deleteTree(runDir);
         PurgeConfig.Builder b = PurgeConfig.builder();
-        if (config.preserveWeight() > 0 || config.preserveKvWeight() > 0) {
+        boolean uce = method == PurgeConfig.Method.UCE;
+        if (uce || config.preserveWeight() > 0 || config.preserveKvWeight() > 0) {
             // Preserve on two-shape scenes without the source colour; the controls judged afterwards are single
             // shapes, so the preservation set and the evaluation set do not overlap.
             Path preserveFile = config.out().resolve("preserve-prompts.txt");
             AtomicFile.writeBytes(preserveFile, (String.join("\n", preservePrompts()) + "\n").getBytes(StandardCharsets.UTF_8));
-            b.preserve(preserveFile, config.preserveWeight()).preserveKv(config.preserveKvWeight());
+            // UCE keeps them through its closed form (weight λ), the trained purges through their loss terms.
+            if (uce) b.preserve(preserveFile, 0).ucePreserveScale(s.uceLambda());
+            else b.preserve(preserveFile, config.preserveWeight()).preserveKv(config.preserveKvWeight());
         }
+        if (!uce) b.steps(s.steps()).lr(s.lr());
         PurgeConfig pc = b
                 .concept(config.concept())
                 .prompts(promptsFile)
                 .method(method)
-                .steps(config.purgeSteps())
                 .params(config.params())
-                .lr(config.lr())
-                .seed(config.seed())
-                .checkpointEvery(Math.max(1, config.purgeSteps()))
+                .seed(seed)
+                .checkpointEvery(Math.max(1, s.steps()))
                 .batch(config.purgeBatch())
                 .outputDir(runDir)
                 .build();
-        return new Purger(pc, config.sdModel(), config.clipModel()).run(null);
+        return new Purger(pc, config.sdModel(), uce ? null : config.clipModel()).run(null);
     }
 
     /**
@@ -248,7 +356,8 @@ public final class ShapesBench {
         Png.write(LabelledGrid.render("purge " + config.concept() + ": image 0 of each prompt", new ArrayList<>(models), labels, rows, 2), file);
     }
 
-    private void writeJson(Path file, List<EvalPrompt> prompts, Map<String, Scores> scores, Evaluation.Report eval) {
+    private void writeJson(Path file, List<EvalPrompt> prompts, Map<String, Scores> scores, Evaluation.Report eval,
+                           Map<Baseline, Sweep.Setting> settings, Map<Baseline, Sweep.Choice> sweep) {
         ObjectNode o = JSON.createObjectNode();
         o.put("concept", config.concept());
         o.put("images_per_prompt", config.imagesPerPrompt());
@@ -278,9 +387,19 @@ public final class ShapesBench {
                 if (!Double.isNaN(a.agreement().precision())) g.put("precision", a.agreement().precision());
                 if (!Double.isNaN(a.agreement().recall())) g.put("recall", a.agreement().recall());
             }
+        o.putPOJO("methods", config.methods().stream().map(Baseline::key).toList());
+        if (config.sweep() != null) {
+            ObjectNode sw = o.putObject("sweep");
+            sw.setAll(config.sweep().json());
+            sw.put("judged_seed", config.seed());
+            ObjectNode per = sw.putObject("methods");
+            for (Map.Entry<Baseline, Sweep.Choice> e : sweep.entrySet()) per.set(e.getKey().key(), e.getValue().json());
+        }
         for (Map.Entry<String, Scores> e : scores.entrySet()) {
             ObjectNode b = o.putObject(e.getKey());
             Scores s = e.getValue();
+            for (Map.Entry<Baseline, Sweep.Setting> m : settings.entrySet())
+                if (m.getKey().key().equals(e.getKey())) b.set("setting", m.getValue().json());
             b.put("purged_concept_rate", s.purgedConceptRate());
             b.putArray("purged_concept_ci95").add(s.conceptCi95()[0]).add(s.conceptCi95()[1]);
             b.put("control_accuracy", s.controlAccuracy());
@@ -297,14 +416,17 @@ public final class ShapesBench {
     public static String table(Report r) {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "concept %s, %d images per prompt%n", r.config().concept(), r.config().imagesPerPrompt()));
-        sb.append(String.format(Locale.ROOT, "%-10s %16s %15s %14s %12s %13s %10s%n", "model", "purged concept", "95% CI", "control acc.",
-                "target", "target acc.", "purge s"));
+        sb.append(String.format(Locale.ROOT, "%-10s %16s %15s %14s %12s %13s %10s  %s%n", "model", "purged concept", "95% CI", "control acc.",
+                "target", "target acc.", "purge s", "setting"));
         for (Map.Entry<String, Scores> e : r.scores().entrySet()) {
             Scores s = e.getValue();
-            sb.append(String.format(Locale.ROOT, "%-10s %15.1f%% %6.1f–%5.1f%% %13.1f%% %11.1f%% %12.1f%% %10s%n", e.getKey(),
+            String setting = "";
+            for (Map.Entry<Baseline, Sweep.Setting> m : r.settings().entrySet())
+                if (m.getKey().key().equals(e.getKey())) setting = m.getValue().label();
+            sb.append(String.format(Locale.ROOT, "%-10s %15.1f%% %6.1f–%5.1f%% %13.1f%% %11.1f%% %12.1f%% %10s  %s%n", e.getKey(),
                     100 * s.purgedConceptRate(), 100 * s.conceptCi95()[0], 100 * s.conceptCi95()[1], 100 * s.controlAccuracy(),
                     100 * s.targetRate(), 100 * s.targetAccuracy(),
-                    s.purgeSeconds() == null ? "-" : String.format(Locale.ROOT, "%.1f", s.purgeSeconds())));
+                    s.purgeSeconds() == null ? "-" : String.format(Locale.ROOT, "%.1f", s.purgeSeconds()), setting));
         }
         return sb.toString();
     }
