@@ -99,6 +99,11 @@ public final class Purger {
         }
     }
 
+    /** Where a purge in {@code outputDir} keeps its checkpoint (what {@code --resume} continues from). */
+    public static Path checkpointFile(Path outputDir) {
+        return Checkpoint.file(outputDir);
+    }
+
     /** Refuses a loss model that is not a full CLIPModel (no vision tower, no projections). */
     static void checkLossModel(Path clipDir) {
         Path cfg = clipDir.resolve("config.json");

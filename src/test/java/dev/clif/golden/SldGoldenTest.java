@@ -53,6 +53,33 @@ class SldGoldenTest {
     }
 
     @Test
+    void generateWithSldFromTheCommandLine(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path sd = Path.of(System.getProperty("clif.golden", "../shared/golden")).resolve("tiny-sd");
+        Assumptions.assumeTrue(Files.isDirectory(sd), "golden tiny-sd not present");
+        String[] base = {"generate", "--model", sd.toString(), "--prompt", "a red car", "--steps", "4", "--seed", "5"};
+        java.util.function.BiFunction<String, String[], byte[]> gen = (name, extra) -> {
+            java.util.List<String> a = new java.util.ArrayList<>(List.of(base));
+            a.addAll(List.of(extra));
+            a.addAll(List.of("--out", tmp.resolve(name).toString()));
+            dev.clif.cli.CliRun r = dev.clif.cli.CliRun.of(a.toArray(String[]::new));
+            assertEquals(0, r.exit(), r.err());
+            try {
+                return Files.readAllBytes(tmp.resolve(name));
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        };
+        byte[] plain = gen.apply("plain.png", new String[0]);
+        byte[] max = gen.apply("max.png", new String[] {"--sld", "max", "--sld-concept", "red"});
+        byte[] again = gen.apply("again.png", new String[] {"--sld", "MAX", "--sld-concept", "red"});
+        assertArrayEquals(max, again, "the same seed gives the same bytes");
+        assertFalse(java.util.Arrays.equals(plain, max), "SLD changes the image");
+        dev.clif.cli.CliRun bad = dev.clif.cli.CliRun.of("generate", "--model", sd.toString(), "--prompt", "x", "--sld", "extreme",
+                "--out", tmp.resolve("bad.png").toString());
+        bad.assertOneLineExit2("unknown SLD preset 'extreme'");
+    }
+
+    @Test
     void presetsAreDiffusersSafetyConfig() {
         SafeLatentDiffusion strong = SafeLatentDiffusion.preset("STRONG");
         assertEquals(new SafeLatentDiffusion(7, 2000, 0.025, 0.5, 0.7, SafeLatentDiffusion.DEFAULT_CONCEPT), strong);

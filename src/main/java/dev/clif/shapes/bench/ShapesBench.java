@@ -33,8 +33,9 @@ import java.util.function.Consumer;
 
 /**
  * Does a purge remove the concept and keep the rest? In the shapes world the answer is counted, not guessed: purge
- * the source colour (CLIF, and ESD as the baseline, on equal terms: same steps, batch, learning rate, parameters,
- * preservation and seed), then run the {@link Evaluation} engine over a categorized shapes prompt set
+ * the source colour with each method of {@link Config#methods} ({@link Baseline}: CLIF, ESD, UCE, and the inference-time
+ * SLD and negative prompt), each at its default or, with {@link Config#sweep}, at the setting a {@link Sweep} on a tuning
+ * seed chose, then run the {@link Evaluation} engine over a categorized shapes prompt set
  * ({@link #promptSet}: category SOURCE for prompts naming the purged colour, TARGET for the target's single shapes,
  * {@code other} for the other colours' single shapes) on the unpurged model and each purged one, the pixel judge as
  * the scorers: {@code shapes-colour=SOURCE} decides, {@code shapes-colour=TARGET} and {@code shapes-exact} are reported.
@@ -198,11 +199,23 @@ public final class ShapesBench {
                 continue;
             }
             List<Map.Entry<String, Sweep.Setting>> list = new ArrayList<>();
+            // A trained purge's longer runs at one learning rate continue the shorter one's checkpoint (the same first
+            // steps: same seed, constant rate), so lr x steps costs the longest run per rate, not their sum.
+            Map<Double, Map.Entry<Path, Sweep.Setting>> shorter = new LinkedHashMap<>();
             for (int i = 0; i < cands.size(); i++) {
                 String key = m.key() + "-" + (i + 1);
-                say.accept("sweep: " + key + " = " + cands.get(i).label());
-                models.add(variant(key, cands.get(i), g.tuningSeed(), dir.resolve("purge-" + key), conceptPrompts, seconds, say));
-                list.add(Map.entry(key, cands.get(i)));
+                Sweep.Setting c = cands.get(i);
+                say.accept("sweep: " + key + " = " + c.label());
+                Path runDir = dir.resolve("purge-" + key);
+                Map.Entry<Path, Sweep.Setting> prev = shorter.get(c.lr());
+                if ((m == Baseline.ESD || m == Baseline.CLIF) && prev != null && prev.getValue().steps() < c.steps()) {
+                    String prevKey = prev.getKey().getFileName().toString().substring("purge-".length());
+                    models.add(continued(key, c, g.tuningSeed(), runDir, prev.getKey(), seconds.get(prevKey), conceptPrompts, seconds, say));
+                } else {
+                    models.add(variant(key, c, g.tuningSeed(), runDir, conceptPrompts, seconds, say));
+                }
+                if (prev == null || prev.getValue().steps() < c.steps()) shorter.put(c.lr(), Map.entry(runDir, c));
+                list.add(Map.entry(key, c));
             }
             tried.put(m, list);
         }
@@ -246,6 +259,25 @@ public final class ShapesBench {
                 yield new ModelSpec(key, config.sdModel() + "+" + delta, config.sdModel(), delta, null);
             }
         };
+    }
+
+    /** A trained purge at {@code s}, continued from a shorter run's checkpoint in {@code from} (its seconds counted too). */
+    private ModelSpec continued(String key, Sweep.Setting s, long seed, Path runDir, Path from, double secondsBefore, List<String> conceptPrompts,
+                                Map<String, Double> seconds, Consumer<String> say) {
+        say.accept("purging with " + key + " (" + s.label() + "), continuing " + from.getFileName());
+        if (Files.exists(runDir)) deleteTree(runDir);
+        Path ckpt = Purger.checkpointFile(runDir);
+        try {
+            Files.createDirectories(ckpt.getParent());
+            Files.copy(Purger.checkpointFile(from), ckpt);
+        } catch (java.io.IOException e) {
+            throw new ClifException(runDir + ": cannot copy the checkpoint of " + from + ": " + e.getMessage(), e);
+        }
+        long t0 = System.nanoTime();
+        purgeBuilder(s.method().purgeMethod(), conceptPrompts, runDir, s, seed, true);
+        seconds.put(key, secondsBefore + (System.nanoTime() - t0) / 1e9);
+        Path delta = runDir.resolve("delta.safetensors");
+        return new ModelSpec(key, config.sdModel() + "+" + delta, config.sdModel(), delta, null);
     }
 
     private Evaluation.Report evaluate(Path evalDir, Path promptsFile, int promptCount, int images, long seed, List<ModelSpec> models,
@@ -299,9 +331,13 @@ public final class ShapesBench {
     }
 
     private PurgeResult purge(PurgeConfig.Method method, List<String> prompts, Path runDir, Sweep.Setting s, long seed) {
+        if (Files.exists(runDir)) deleteTree(runDir);
+        return purgeBuilder(method, prompts, runDir, s, seed, false);
+    }
+
+    private PurgeResult purgeBuilder(PurgeConfig.Method method, List<String> prompts, Path runDir, Sweep.Setting s, long seed, boolean resume) {
         Path promptsFile = config.out().resolve("concept-prompts.txt");
         AtomicFile.writeBytes(promptsFile, (String.join("\n", prompts) + "\n").getBytes(StandardCharsets.UTF_8));
-        if (Files.exists(runDir)) deleteTree(runDir);
         PurgeConfig.Builder b = PurgeConfig.builder();
         boolean uce = method == PurgeConfig.Method.UCE;
         if (uce || config.preserveWeight() > 0 || config.preserveKvWeight() > 0) {
@@ -323,6 +359,7 @@ public final class ShapesBench {
                 .checkpointEvery(Math.max(1, s.steps()))
                 .batch(config.purgeBatch())
                 .outputDir(runDir)
+                .resume(resume)
                 .build();
         return new Purger(pc, config.sdModel(), uce ? null : config.clipModel()).run(null);
     }

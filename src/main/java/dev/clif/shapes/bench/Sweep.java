@@ -61,7 +61,7 @@ public final class Sweep {
                        long tuningSeed, int tuningImages) {
         public Grid {
             esdLrs = List.copyOf(esdLrs);
-            esdSteps = List.copyOf(esdSteps);
+            esdSteps = esdSteps.stream().sorted().distinct().toList(); // ascending: a longer run continues a shorter one
             uceLambdas = List.copyOf(uceLambdas);
             sldPresets = List.copyOf(sldPresets);
             if (esdLrs.isEmpty() || esdSteps.isEmpty() || uceLambdas.isEmpty() || sldPresets.isEmpty())
