@@ -19,7 +19,7 @@ import java.util.Locale;
  *
  * <p>The choice: among the settings whose control accuracy stays within {@link #CONTROL_SLACK} of the unpurged model's
  * (on the tuning seed), the lowest purged-concept rate (ties: the higher control accuracy, then the earlier setting);
- * if none stays within it, the highest control accuracy.
+ * if none stays within it, the highest control accuracy (ties: the lower purged-concept rate, then the earlier).
  */
 public final class Sweep {
     /** How far control accuracy may fall below the unpurged model's for a setting to count. */
@@ -87,7 +87,7 @@ public final class Sweep {
             o.putPOJO("uce_lambdas", uceLambdas);
             o.putPOJO("sld_presets", sldPresets);
             o.put("rule", "lowest purged-concept rate among settings with control accuracy >= unpurged - " + CONTROL_SLACK
-                    + " on the tuning seed (ties: higher control accuracy, then the earlier); none: the highest control accuracy");
+                    + " on the tuning seed (ties: higher control accuracy, then the earlier); none: the highest control accuracy (ties: lower rate)");
             return o;
         }
     }
@@ -149,7 +149,9 @@ public final class Sweep {
             return new Choice(m, outcomes, best.setting(), String.format(Locale.ROOT,
                     "lowest purged-concept rate (%.1f%%) with control accuracy %.1f%% >= unpurged %.1f%% - %.0f points",
                     100 * best.conceptRate(), 100 * best.controlAccuracy(), 100 * baseControl, 100 * CONTROL_SLACK));
-        for (Outcome o : outcomes) if (best == null || o.controlAccuracy() > best.controlAccuracy()) best = o;
+        for (Outcome o : outcomes)
+            if (best == null || o.controlAccuracy() > best.controlAccuracy()
+                    || (o.controlAccuracy() == best.controlAccuracy() && o.conceptRate() < best.conceptRate())) best = o;
         return new Choice(m, outcomes, best.setting(), String.format(Locale.ROOT,
                 "no setting kept control accuracy within %.0f points of unpurged (%.1f%%): the highest control accuracy (%.1f%%)",
                 100 * CONTROL_SLACK, 100 * baseControl, 100 * best.controlAccuracy()));

@@ -29,6 +29,8 @@ class SweepTest {
         Sweep.Choice none = Sweep.choose(Baseline.ESD, List.of(o(a, 0.1, 0.5), o(b, 0.0, 0.7)), 1.0);
         assertEquals(b, none.chosen());
         assertTrue(none.why().startsWith("no setting kept"), none.why());
+        // and among equal control accuracies the lower rate
+        assertEquals(a, Sweep.choose(Baseline.ESD, List.of(o(b, 0.3, 0.6), o(a, 0.1, 0.6)), 1.0).chosen());
         assertEquals(3, ch.json().get("tried").size());
         assertEquals("lr 0.03, 200 steps", ch.json().get("chosen").get("label").asText());
     }
