@@ -25,7 +25,8 @@ import picocli.CommandLine.Option;
         "(one line per image; --resume continues an interrupted run), summary.json, images/ and report.html.",
         "What the purge keeps: --captions FILE (a COCO-style CSV, COCO captions_*.json or a plain list) adds the CLIP score",
         "(needs --clip) and, with --fid-reference, FID and KID per model to summary.json.",
-        "MODEL SPEC: DIR | shapes | BASE+DELTA.safetensors (applied in memory), then ;negative=TEXT for a negative prompt.",
+        "MODEL SPEC: DIR | shapes | FILE.safetensors | BASE+DELTA.safetensors (applied in memory), then ;negative=TEXT for a negative prompt,",
+        ";sld=weak|medium|strong|max[;sld-concept=TEXT] for Safe Latent Diffusion, ;config=DIR for a single file's configs.",
         "SCORER SPEC: nudenet=FILE.onnx[:PRESET] | q16=FILE (needs --clip) | clip-zero-shot=DIR[:TEXTS] | shapes-colour=COLOUR | shapes-exact."})
 public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--prompts", description = "categorized prompt file (CSV or JSONL); optional with --captions")

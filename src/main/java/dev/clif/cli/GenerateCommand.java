@@ -4,6 +4,7 @@ import dev.clif.ClifException;
 import dev.clif.golden.ImageBytes;
 import dev.clif.io.Png;
 import dev.clif.model.StableDiffusion;
+import dev.clif.sampling.SafeLatentDiffusion;
 import dev.clif.sampling.Txt2Img;
 import dev.clif.tensor.DType;
 import dev.clif.tensor.Device;
@@ -36,6 +37,27 @@ public final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = "--negative", defaultValue = "", description = "negative prompt (default: empty)")
     String negative;
+
+    @Option(names = "--sld", description = "Safe Latent Diffusion with diffusers' preset weak, medium, strong or max")
+    String sld;
+
+    @Option(names = "--sld-concept", description = "SLD's safety concept (default: diffusers' own text)")
+    String sldConcept;
+
+    @Option(names = "--sld-warmup", description = "SLD warm-up steps (overrides the preset)")
+    Integer sldWarmup;
+
+    @Option(names = "--sld-scale", description = "SLD guidance scale s_S (overrides the preset)")
+    Double sldScale;
+
+    @Option(names = "--sld-threshold", description = "SLD threshold λ (overrides the preset)")
+    Double sldThreshold;
+
+    @Option(names = "--sld-momentum", description = "SLD momentum scale s_m (overrides the preset)")
+    Double sldMomentum;
+
+    @Option(names = "--sld-beta", description = "SLD momentum beta β_m (overrides the preset)")
+    Double sldBeta;
 
     @Option(names = "--steps", defaultValue = "30")
     int steps;
@@ -74,6 +96,7 @@ public final class GenerateCommand implements Callable<Integer> {
         if (t != DType.F32 && d.isCpu()) throw new ClifException("--dtype " + dtype + " needs a CUDA device (CPU runs fp32)");
         if (!out.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".png"))
             throw new ClifException("--out must name a .png file, got " + out);
+        SafeLatentDiffusion safe = safety();
         long t0 = System.nanoTime();
         if (scheduler != null) dev.clif.sampling.Scheduler.normalizeKind(scheduler); // refuse an unknown name before loading
         try (StableDiffusion sd = StableDiffusion.load(dev.clif.eval.ModelAliases.resolve(model.toString(), config), d, t)) {
@@ -92,7 +115,7 @@ public final class GenerateCommand implements Callable<Integer> {
             log.info("loaded {} in {} ms", model, (System.nanoTime() - t0) / 1_000_000);
             Txt2Img.Request r = new Txt2Img.Request(prompt, negative, steps, guidance, scheduler, seed, w, h, batch, clipSkip, 0);
             Progress progress = new Progress("generate", steps);
-            try (Txt2Img.Result res = new Txt2Img(sd).generate(r, (i, total, ts, in, o, g, lat) -> progress.update(i + 1, "t=" + (long) ts))) {
+            try (Txt2Img.Result res = new Txt2Img(sd, safe).generate(r, (i, total, ts, in, o, g, lat) -> progress.update(i + 1, "t=" + (long) ts))) {
                 byte[][] images = ImageBytes.toUint8Hwc(res.images());
                 List<BufferedImage> row = new ArrayList<>();
                 for (byte[] img : images) row.add(Png.rgb(img, w, h));
@@ -101,5 +124,21 @@ public final class GenerateCommand implements Callable<Integer> {
         }
         System.err.println("wrote " + out);
         return 0;
+    }
+
+    private SafeLatentDiffusion safety() {
+        boolean any = sldConcept != null || sldWarmup != null || sldScale != null || sldThreshold != null || sldMomentum != null || sldBeta != null;
+        if (sld == null) {
+            if (any) throw new ClifException("--sld-concept and the other --sld-* options need --sld PRESET (weak, medium, strong, max)");
+            return null;
+        }
+        SafeLatentDiffusion p = SafeLatentDiffusion.preset(sld);
+        SafeLatentDiffusion s = new SafeLatentDiffusion(sldWarmup != null ? sldWarmup : p.warmupSteps(),
+                sldScale != null ? sldScale : p.guidanceScale(), sldThreshold != null ? sldThreshold : p.threshold(),
+                sldMomentum != null ? sldMomentum : p.momentumScale(), sldBeta != null ? sldBeta : p.momentumBeta(),
+                sldConcept != null ? sldConcept : p.concept());
+        if (!s.enabled(guidance))
+            log.warn("SLD is off: it needs --guidance > 1 and a guidance scale s_S > 1 (as diffusers' safe pipeline)");
+        return s;
     }
 }

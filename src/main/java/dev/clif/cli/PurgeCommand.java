@@ -34,7 +34,7 @@ public final class PurgeCommand implements Callable<Integer> {
     @Option(names = "--single-file", description = "also write the purged model as OUT/model.safetensors, the single-file layout A1111 and ComfyUI load")
     boolean singleFile;
 
-    @Option(names = "--clip", required = true, description = "CLIP model folder of the loss (vision + text towers)")
+    @Option(names = "--clip", description = "CLIP model folder of the loss (vision + text towers); not needed by --method uce")
     Path clip;
 
     @Option(names = "--concept", required = true, description = "\"SOURCE=>TARGET\", e.g. \"nudity=>clothed person\" (repeatable)")
@@ -46,7 +46,7 @@ public final class PurgeCommand implements Callable<Integer> {
     @Option(names = "--template", description = "text template with {} (repeatable; default: ~27 CLIP templates)")
     List<String> templates;
 
-    @Option(names = "--method", defaultValue = "clif", description = "clif (directional CLIP loss) or esd")
+    @Option(names = "--method", defaultValue = "clif", description = "clif (directional CLIP loss), esd, or uce (closed-form edit of the cross-attention keys and values)")
     String method;
 
     @Option(names = "--steps", defaultValue = "400")
@@ -84,6 +84,12 @@ public final class PurgeCommand implements Callable<Integer> {
 
     @Option(names = "--train-guidance", defaultValue = "0", description = "classifier-free guidance on the training prediction (<= 1: off)")
     double trainGuidance;
+
+    @Option(names = "--uce-preserve-scale", defaultValue = "0.1", description = "UCE: weight λ of the --preserve prompts' keys and values (UCE's preserve_scale)")
+    double ucePreserveScale;
+
+    @Option(names = "--uce-ridge", defaultValue = "auto", description = "UCE: ridge toward the original weights; auto: only where the solve is ill-conditioned")
+    String uceRidge;
 
     @Option(names = "--esd-eta", defaultValue = "1.0", description = "ESD negative guidance η")
     double esdEta;
@@ -140,12 +146,24 @@ public final class PurgeCommand implements Callable<Integer> {
             throw new ClifException(e.getMessage());
         }
         d.check();
+        PurgeConfig.Method m = PurgeConfig.Method.parse(method);
+        double ridge;
+        if (uceRidge.strip().equalsIgnoreCase("auto")) ridge = PurgeConfig.RIDGE_AUTO;
+        else try {
+            ridge = Double.parseDouble(uceRidge.strip());
+            if (!(ridge >= 0)) throw new NumberFormatException();
+        } catch (NumberFormatException e) {
+            throw new ClifException("--uce-ridge must be 'auto' or a number >= 0, got '" + uceRidge + "'");
+        }
+        if (m == PurgeConfig.Method.UCE && preserveWeight != null)
+            throw new ClifException("--method uce weighs the --preserve prompts with --uce-preserve-scale, not --preserve-weight");
+        double epsWeight = m == PurgeConfig.Method.UCE ? 0 : preserveWeight != null ? preserveWeight : preserveKvWeight != null ? 0 : 1.0;
         PurgeConfig.Builder b = PurgeConfig.builder().concepts(pairs).prompts(prompts).templates(templates)
-                .method(PurgeConfig.Method.parse(method)).steps(steps).lr(lr).betas(betas[0], betas[1]).weightDecay(weightDecay)
+                .method(m).ucePreserveScale(ucePreserveScale).uceRidge(ridge).steps(steps).lr(lr).betas(betas[0], betas[1]).weightDecay(weightDecay)
                 .maxGradNorm(maxGradNorm).params(params).mode(PurgeConfig.Mode.parse(mode)).chainSteps(chainSteps).ddimSteps(ddimSteps)
                 .guidance(guidance).trainGuidance(trainGuidance).esdEta(esdEta).batch(batch).seed(seed).imageSize(size).device(d).dtype(t)
                 .gradientCheckpointing(gradientCheckpointing).checkpointEvery(checkpointEvery)
-                .preserve(preserve, preserveWeight != null ? preserveWeight : preserveKvWeight != null ? 0 : 1.0)
+                .preserve(preserve, epsWeight)
                 .preserveKv(preserveKvWeight == null ? 0 : preserveKvWeight).outputDir(out).resume(resume);
         if (stopRange != null) {
             String[] p = stopRange.split(":");
@@ -163,6 +181,10 @@ public final class PurgeCommand implements Callable<Integer> {
             @Override
             public void onStart(int firstStep, int total, List<String> trainable) {
                 first[0] = firstStep;
+                if (total == 0) {
+                    System.err.println("editing " + pairs + " in closed form: " + trainable.size() + " tensors");
+                    return;
+                }
                 progress[0] = new Progress("purge", total - firstStep);
                 System.err.println("purging " + pairs + ": " + trainable.size() + " tensors trainable, steps " + (firstStep + 1) + ".." + total);
             }
@@ -181,7 +203,7 @@ public final class PurgeCommand implements Callable<Integer> {
         }
         spec.commandLine().getOut().println("delta: " + r.delta());
         spec.commandLine().getOut().println("report: " + r.report());
-        spec.commandLine().getOut().println("loss curve: " + r.lossCurve());
+        if (r.lossCurve() != null) spec.commandLine().getOut().println("loss curve: " + r.lossCurve());
         return 0;
     }
 }

@@ -3,7 +3,9 @@ package dev.clif.cli;
 import dev.clif.ClifException;
 import dev.clif.purge.PurgeConfig;
 import dev.clif.shapes.Colour;
+import dev.clif.shapes.bench.Baseline;
 import dev.clif.shapes.bench.ShapesBench;
+import dev.clif.shapes.bench.Sweep;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,8 +26,30 @@ public final class ShapesBenchCommand implements Callable<Integer> {
     @Option(names = "--concept", defaultValue = "red=>blue", description = "SOURCE=>TARGET colours (default: ${DEFAULT-VALUE})")
     String concept;
 
-    @Option(names = "--method", defaultValue = "both", description = "clif, esd or both")
+    @Option(names = "--method", defaultValue = "both",
+            description = "clif, esd, uce, sld, negative, a comma-separated list, both (clif,esd) or all (default: ${DEFAULT-VALUE})")
     String method;
+
+    @Option(names = "--sweep", description = "choose each method's setting by a sweep on --tuning-seed first (ESD lr x steps, UCE λ, SLD preset)")
+    boolean sweep;
+
+    @Option(names = "--tuning-seed", defaultValue = "100", description = "seed of the sweep's purges and images (default: ${DEFAULT-VALUE})")
+    long tuningSeed;
+
+    @Option(names = "--tuning-images", defaultValue = "4", description = "images per prompt in the sweep (default: ${DEFAULT-VALUE})")
+    int tuningImages;
+
+    @Option(names = "--esd-lrs", split = ",", description = "the sweep's ESD learning rates (default: 3e-3,1e-2,3e-2)")
+    List<Double> esdLrs;
+
+    @Option(names = "--esd-steps", split = ",", description = "the sweep's ESD step counts (default: 200,400)")
+    List<Integer> esdSteps;
+
+    @Option(names = "--uce-lambdas", split = ",", description = "the sweep's UCE preservation weights λ (default: 0.01,0.1,1,10)")
+    List<Double> uceLambdas;
+
+    @Option(names = "--sld-presets", split = ",", description = "the sweep's SLD presets (default: weak,medium,strong,max)")
+    List<String> sldPresets;
 
     @Option(names = "--images", defaultValue = "8", description = "images per prompt (default: ${DEFAULT-VALUE})")
     int images;
@@ -67,12 +91,14 @@ public final class ShapesBenchCommand implements Callable<Integer> {
         if (parts.length != 2) throw new ClifException("--concept must look like red=>blue, got '" + concept + "'");
         Colour source = colour(parts[0]);
         Colour target = colour(parts[1]);
-        List<PurgeConfig.Method> methods = new ArrayList<>();
-        switch (method.toLowerCase(Locale.ROOT)) {
-            case "clif" -> methods.add(PurgeConfig.Method.CLIF);
-            case "esd" -> methods.add(PurgeConfig.Method.ESD);
-            case "both" -> methods.addAll(List.of(PurgeConfig.Method.CLIF, PurgeConfig.Method.ESD));
-            default -> throw new ClifException("--method must be clif, esd or both, got '" + method + "'");
+        List<Baseline> methods = Baseline.parseList(method);
+        Sweep.Grid grid = null;
+        if (sweep) {
+            Sweep.Grid d = Sweep.Grid.defaults(tuningSeed, tuningImages);
+            grid = new Sweep.Grid(esdLrs != null ? esdLrs : d.esdLrs(), esdSteps != null ? esdSteps : d.esdSteps(),
+                    uceLambdas != null ? uceLambdas : d.uceLambdas(), sldPresets != null ? sldPresets : d.sldPresets(), tuningSeed, tuningImages);
+        } else if (esdLrs != null || esdSteps != null || uceLambdas != null || sldPresets != null) {
+            throw new ClifException("--esd-lrs, --esd-steps, --uce-lambdas and --sld-presets are the sweep's grids: add --sweep");
         }
         Path root = models != null ? models : dev.clif.shapes.ShippedModels.folder();
         Path sd = root.resolve("sd");
@@ -80,7 +106,7 @@ public final class ShapesBenchCommand implements Callable<Integer> {
         if (!Files.isDirectory(sd) || !Files.isDirectory(clip))
             throw new ClifException(root + " has no sd/ and clip/ model folders (train them with `clif shapes train`)");
         ShapesBench.Config cfg = new ShapesBench.Config(sd, clip, source, target, methods, images, sampleSteps, guidance,
-                purgeSteps, purgeBatch, lr, preserveWeight, preserveKvWeight, params, seed, out);
+                purgeSteps, purgeBatch, lr, preserveWeight, preserveKvWeight, params, seed, out, grid);
         ShapesBench.Report r = new ShapesBench(cfg).run(msg -> System.err.println("shapes bench: " + msg));
         System.out.print(ShapesBench.table(r));
         System.out.print(r.eval().summary().table());

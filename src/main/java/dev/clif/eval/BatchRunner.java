@@ -37,7 +37,7 @@ public final class BatchRunner implements AutoCloseable {
         this.model = model;
         this.scorers = scorers;
         this.sd = model.load(device, config.dtype());
-        this.pipeline = new Txt2Img(sd);
+        this.pipeline = new Txt2Img(sd, model.sld());
     }
 
     /** The records of {@code u}'s images for which {@code recorded} is false. */

@@ -5,6 +5,7 @@ import dev.clif.io.ModelFolder;
 import dev.clif.io.Sha256;
 import dev.clif.model.StableDiffusion;
 import dev.clif.purge.PurgedModel;
+import dev.clif.sampling.SafeLatentDiffusion;
 import dev.clif.tensor.DType;
 import dev.clif.tensor.Device;
 
@@ -25,14 +26,23 @@ import java.util.regex.Pattern;
  *   DELTA  = a purge's delta.safetensors, applied to BASE in memory (nothing is copied to disk)
  *   KEY    = negative            (a negative prompt used for every image of this variant)
  *          | config              (for a single-file BASE: a diffusers folder with its configs, tokenizer, scheduler)
+ *          | sld                 (Safe Latent Diffusion with a preset of diffusers' SafetyConfig: weak, medium, strong, max)
+ *          | sld-concept         (SLD's safety concept text; default diffusers' own)
+ *          | sld-warmup | sld-scale | sld-threshold | sld-momentum | sld-beta   (override one SLD parameter of the preset)
  * </pre>
  * e.g. {@code clif=shapes+purged/delta.safetensors}, {@code neg='shapes;negative=red'}. Inference-time methods
  * (SLD's {@code sld=PRESET}) and closed-form edits (a UCE purge writes a delta) fit the same grammar.
  * {@code NAME} names the variant in results and is a folder name under {@code images/}.
  */
-public record ModelSpec(String name, String spec, Path base, Path delta, String negativePrompt) {
+public record ModelSpec(String name, String spec, Path base, Path delta, String negativePrompt, SafeLatentDiffusion sld) {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*");
-    public static final List<String> KEYS = List.of("negative", "config");
+    public static final List<String> KEYS = List.of("negative", "config", "sld", "sld-concept", "sld-warmup", "sld-scale", "sld-threshold",
+            "sld-momentum", "sld-beta");
+
+    /** A variant without SLD. */
+    public ModelSpec(String name, String spec, Path base, Path delta, String negativePrompt) {
+        this(name, spec, base, delta, negativePrompt, null);
+    }
 
     public ModelSpec {
         if (!NAME.matcher(name).matches())
@@ -50,6 +60,7 @@ public record ModelSpec(String name, String spec, Path base, Path delta, String 
         String location = parts[0].trim();
         String negative = null;
         Path config = null;
+        Map<String, String> sldKeys = new LinkedHashMap<>();
         for (int i = 1; i < parts.length; i++) {
             String kv = parts[i];
             int e = kv.indexOf('=');
@@ -60,9 +71,10 @@ public record ModelSpec(String name, String spec, Path base, Path delta, String 
             switch (key) {
                 case "negative" -> negative = value;
                 case "config" -> config = Path.of(value.trim()); // a single-file base's configs
-                default -> throw new IllegalStateException(key);
+                default -> sldKeys.put(key, value.trim());
             }
         }
+        SafeLatentDiffusion sld = sld(name, sldKeys);
         Path base;
         Path delta = null;
         int plus = location.lastIndexOf('+');
@@ -75,7 +87,27 @@ public record ModelSpec(String name, String spec, Path base, Path delta, String 
         }
         if (!Files.isDirectory(base))
             throw new ClifException("model " + name + ": " + base + ": not a folder (expected a diffusers Stable Diffusion folder or 'shapes')");
-        return new ModelSpec(name, spec, base, delta, negative);
+        return new ModelSpec(name, spec, base, delta, negative, sld);
+    }
+
+    private static SafeLatentDiffusion sld(String name, Map<String, String> keys) {
+        if (keys.isEmpty()) return null;
+        if (!keys.containsKey("sld"))
+            throw new ClifException("model " + name + ": " + String.join(", ", keys.keySet()) + " need sld=PRESET (weak, medium, strong, max)");
+        SafeLatentDiffusion p = SafeLatentDiffusion.preset(keys.get("sld"));
+        try {
+            int warmup = keys.containsKey("sld-warmup") ? Integer.parseInt(keys.get("sld-warmup")) : p.warmupSteps();
+            double scale = keys.containsKey("sld-scale") ? Double.parseDouble(keys.get("sld-scale")) : p.guidanceScale();
+            double threshold = keys.containsKey("sld-threshold") ? Double.parseDouble(keys.get("sld-threshold")) : p.threshold();
+            double momentum = keys.containsKey("sld-momentum") ? Double.parseDouble(keys.get("sld-momentum")) : p.momentumScale();
+            double beta = keys.containsKey("sld-beta") ? Double.parseDouble(keys.get("sld-beta")) : p.momentumBeta();
+            String concept = keys.getOrDefault("sld-concept", p.concept());
+            return new SafeLatentDiffusion(warmup, scale, threshold, momentum, beta, concept);
+        } catch (NumberFormatException e) {
+            throw new ClifException("model " + name + ": an SLD parameter is not a number (" + e.getMessage() + ")");
+        } catch (ClifException e) {
+            throw new ClifException("model " + name + ": " + e.getMessage());
+        }
     }
 
     /** Loads the base and applies the delta in memory. */
@@ -112,6 +144,7 @@ public record ModelSpec(String name, String spec, Path base, Path delta, String 
             o.put("delta_sha256", Sha256.of(delta));
         }
         if (negativePrompt != null) o.put("negative_prompt", negativePrompt);
+        if (sld != null) o.put("sld", sld.describe());
         return o;
     }
 }

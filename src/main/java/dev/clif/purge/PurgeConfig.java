@@ -56,6 +56,8 @@ public record PurgeConfig(
         Path preserveFile,
         double preserveWeight,
         double preserveKvWeight,
+        double ucePreserveScale,
+        double uceRidge,
         int imageSize,
         Path outputDir,
         boolean resume) {
@@ -65,13 +67,16 @@ public record PurgeConfig(
         /** Directional CLIP loss (the default). */
         CLIF,
         /** Erased Stable Diffusion: ε_θ(x_t, c) regressed onto ε_θ0(x_t, "") − η(ε_θ0(x_t, c) − ε_θ0(x_t, "")). */
-        ESD;
+        ESD,
+        /** Unified Concept Editing: a closed-form edit of the cross-attention keys and values ({@link UceMethod}). */
+        UCE;
 
         public static Method parse(String s) {
             return switch (s.strip().toLowerCase(Locale.ROOT)) {
                 case "clif" -> CLIF;
                 case "esd" -> ESD;
-                default -> throw new ClifException("unknown method '" + s + "' (use clif or esd)");
+                case "uce" -> UCE;
+                default -> throw new ClifException("unknown method '" + s + "' (use clif, esd or uce)");
             };
         }
     }
@@ -152,9 +157,15 @@ public record PurgeConfig(
         if (!(preserveKvWeight >= 0) || !Double.isFinite(preserveKvWeight)) throw new ClifException("--preserve-kv-weight must be a finite number >= 0");
         if (preserveKvWeight > 0 && preserveFile == null)
             throw new ClifException("--preserve-kv-weight needs --preserve FILE (the benign prompts whose keys and values are kept)");
+        if (!(ucePreserveScale >= 0) || !Double.isFinite(ucePreserveScale)) throw new ClifException("--uce-preserve-scale must be a finite number >= 0");
+        if (!(uceRidge >= 0 || uceRidge == RIDGE_AUTO) || !Double.isFinite(uceRidge))
+            throw new ClifException("--uce-ridge must be 'auto' or a finite number >= 0, got " + uceRidge);
         if (imageSize < 0) throw new ClifException("image size must be >= 0 (0 = the model's native size)");
         if (outputDir == null) throw new ClifException("no output folder (--out DIR)");
     }
+
+    /** {@link #uceRidge} value meaning: no ridge unless the solve is ill-conditioned, then the smallest that conditions it. */
+    public static final double RIDGE_AUTO = -1;
 
     private static void positive(String what, long v) {
         if (v < 1) throw new ClifException(what + " must be at least 1, got " + v);
@@ -204,6 +215,8 @@ public record PurgeConfig(
         b.preserveFile = preserveFile;
         b.preserveWeight = preserveWeight;
         b.preserveKvWeight = preserveKvWeight;
+        b.ucePreserveScale = ucePreserveScale;
+        b.uceRidge = uceRidge;
         b.imageSize = imageSize;
         b.outputDir = outputDir;
         b.resume = resume;
@@ -245,13 +258,18 @@ public record PurgeConfig(
         o.put("preserve_file", preserveFile == null ? null : preserveFile.toString());
         o.put("preserve_weight", preserveWeight);
         o.put("preserve_kv_weight", preserveKvWeight);
+        o.put("uce_preserve_scale", ucePreserveScale);
+        if (uceRidge == RIDGE_AUTO) o.put("uce_ridge", "auto");
+        else o.put("uce_ridge", uceRidge);
         o.put("image_size", imageSize);
         o.put("output_dir", outputDir.toString());
         return o;
     }
 
     /** Fields newer than some checkpoints, with the value an older checkpoint's run had. */
-    static final Map<String, JsonNode> ADDED_LATER = Map.of("preserve_kv_weight", com.fasterxml.jackson.databind.node.DoubleNode.valueOf(0.0));
+    static final Map<String, JsonNode> ADDED_LATER = Map.of("preserve_kv_weight", com.fasterxml.jackson.databind.node.DoubleNode.valueOf(0.0),
+            "uce_preserve_scale", com.fasterxml.jackson.databind.node.DoubleNode.valueOf(0.1),
+            "uce_ridge", com.fasterxml.jackson.databind.node.TextNode.valueOf("auto"));
 
     /** Fields that may change between an interrupted run and its resumption without changing the result. */
     static final List<String> RESUMABLE_CHANGES = List.of("steps", "checkpoint_every", "output_dir", "device", "prompts_file", "preserve_file");
@@ -300,6 +318,8 @@ public record PurgeConfig(
         private Path preserveFile;
         private double preserveWeight = 1.0;
         private double preserveKvWeight;
+        private double ucePreserveScale = 0.1;
+        private double uceRidge = RIDGE_AUTO;
         private int imageSize;
         private Path outputDir;
         private boolean resume;
@@ -346,6 +366,10 @@ public record PurgeConfig(
         public Builder preserve(Path f, double weight) { preserveFile = f; preserveWeight = weight; return this; }
         /** λ of the key/value preservation on the {@link #preserve} prompts (0: off, the default). */
         public Builder preserveKv(double weight) { preserveKvWeight = weight; return this; }
+        /** UCE's weight λ of the preserved prompts (UCE's {@code preserve_scale}, default 0.1). */
+        public Builder ucePreserveScale(double v) { ucePreserveScale = v; return this; }
+        /** UCE's ridge toward the original weights; {@link #RIDGE_AUTO} (the default): only where ill-conditioned. */
+        public Builder uceRidge(double v) { uceRidge = v; return this; }
         public Builder imageSize(int s) { imageSize = s; return this; }
         public Builder outputDir(Path d) { outputDir = d; return this; }
         public Builder resume(boolean r) { resume = r; return this; }
@@ -355,7 +379,7 @@ public record PurgeConfig(
             int hi = maxStopIndex == null ? ddimSteps - 1 : maxStopIndex;
             return new PurgeConfig(concepts, promptsFile, templates, method, steps, lr, beta1, beta2, weightDecay, maxGradNorm,
                     params, mode, chainSteps, ddimSteps, lo, hi, guidance, trainGuidance, esdEta, batch, seed, device, dtype,
-                    gradientCheckpointing, checkpointEvery, preserveFile, preserveWeight, preserveKvWeight, imageSize, outputDir, resume);
+                    gradientCheckpointing, checkpointEvery, preserveFile, preserveWeight, preserveKvWeight, ucePreserveScale, uceRidge, imageSize, outputDir, resume);
         }
     }
 }

@@ -65,8 +65,12 @@ public final class Purger {
     private final Path clipDir;
     private final List<PromptList.Prompt> prompts;
     private final List<PromptList.Prompt> preservePrompts;
+    private final PurgeMethod method;
 
-    /** Validates the folders and files (cheap checks; models load in {@link #run}). */
+    /**
+     * Validates the folders and files (cheap checks; models load in {@link #run}). {@code clipDir}, the loss CLIP, may be
+     * null for a closed-form method (UCE).
+     */
     public Purger(PurgeConfig config, Path modelDir, Path clipDir) {
         this.config = config;
         this.modelDir = modelDir;
@@ -74,11 +78,17 @@ public final class Purger {
         for (String c : new String[] {"tokenizer", "text_encoder", "unet", "vae", "scheduler"})
             if (!Files.isDirectory(modelDir.resolve(c)))
                 throw new ClifException(modelDir + ": not a Stable Diffusion folder (no " + c + "/)");
-        checkLossModel(clipDir);
+        this.method = PurgeMethod.of(config);
+        if (!(method instanceof PurgeMethod.ClosedForm)) {
+            if (clipDir == null) throw new ClifException("--method " + config.method().name().toLowerCase(java.util.Locale.ROOT) + " needs the loss CLIP (--clip DIR)");
+            checkLossModel(clipDir);
+        }
         this.prompts = config.promptsFile() == null ? null : PromptList.read(config.promptsFile());
-        this.preservePrompts = config.preserves() || config.preservesKv() ? PromptList.read(config.preserveFile()) : null;
-        if (config.method() == PurgeConfig.Method.ESD && config.mode() == PurgeConfig.Mode.CHAIN)
-            throw new ClifException("--method esd supports --mode one-step only");
+        this.preservePrompts = config.preserveFile() != null ? PromptList.read(config.preserveFile()) : null;
+        switch (method) {
+            case PurgeMethod.Stepwise m -> m.check();
+            case PurgeMethod.ClosedForm m -> m.check();
+        }
         Path out = config.outputDir();
         if (Files.exists(out) && !Files.isDirectory(out)) throw new ClifException(out + " exists and is not a folder");
         if (config.resume()) {
@@ -88,6 +98,11 @@ public final class Purger {
         } else if (PurgedModel.holdsOutputs(out)) {
             throw new ClifException("output folder " + out + " already exists and is not empty (use --resume to continue a purge there, or choose another --out)");
         }
+    }
+
+    /** Where a purge in {@code outputDir} keeps its checkpoint (what {@code --resume} continues from). */
+    public static Path checkpointFile(Path outputDir) {
+        return Checkpoint.file(outputDir);
     }
 
     /** Refuses a loss model that is not a full CLIPModel (no vision tower, no projections). */
@@ -105,8 +120,10 @@ public final class Purger {
         return config;
     }
 
-    /** Runs the purge to {@code config.steps()} and writes the outputs. */
+    /** Runs the purge to {@code config.steps()} (a closed-form method: its edit) and writes the outputs. */
     public PurgeResult run(PurgeListener listener) {
+        if (method instanceof PurgeMethod.ClosedForm closed) return runClosedForm(closed, listener == null ? PurgeListener.NONE : listener);
+        PurgeMethod.Stepwise stepwise = (PurgeMethod.Stepwise) method;
         PurgeListener l = listener == null ? PurgeListener.NONE : listener;
         long wallStart = System.nanoTime();
         Device device = config.device();
@@ -192,7 +209,7 @@ public final class Purger {
                 for (int step = first; step < config.steps(); step++) {
                     long t0 = System.nanoTime();
                     if (device.isCuda()) device.resetPeakMemory();
-                    StepResult r = step(step, models, scheduler, ts, cond, uncond1, deltaT, pairPrompts, latentShape);
+                    StepResult r = step(stepwise, step, models, scheduler, ts, cond, uncond1, deltaT, pairPrompts, latentShape);
                     Update u = optimizerStep(adam, scaler, step + 1, models, kv);
                     adam.zeroGrad();
                     if (device.isCuda()) device.synchronize();
@@ -216,12 +233,36 @@ public final class Purger {
                     }
                 }
                 double wall = elapsedBefore + (System.nanoTime() - wallStart) / 1e9;
-                return writeOutputs(trainable, names, fingerprint, history, wall, first);
+                return writeOutputs(trainable, names, fingerprint, history, wall, first, config.steps(), null);
             }
             } finally {
                 if (kv != null) kv.close();
                 cond.close();
             }
+        }
+    }
+
+    /** A closed-form method: load, edit the selected tensors of the UNet at once, write the same outputs as a trained purge. */
+    private PurgeResult runClosedForm(PurgeMethod.ClosedForm closed, PurgeListener l) {
+        if (config.resume()) throw new ClifException("--resume: a closed-form purge (--method uce) has no checkpoint to continue");
+        long wallStart = System.nanoTime();
+        String fingerprint = PurgedModel.fingerprint(modelDir);
+        try (TensorScope scope = TensorScope.open();
+             StableDiffusion sd = StableDiffusion.load(modelDir, config.device(), DType.F32)) {
+            UNet unet = sd.unet();
+            List<String> names = ParameterSelection.select(unet.parameterNames(), config.params());
+            l.onStart(0, 0, names);
+            List<String> preserve = preservePrompts == null ? List.of() : preservePrompts.stream().map(PromptList.Prompt::text).toList();
+            ObjectNode edit = closed.edit(sd, unet, names, preserve, prompts);
+            try {
+                Files.createDirectories(config.outputDir());
+            } catch (IOException e) {
+                throw new ClifException(config.outputDir() + ": cannot create the output folder: " + e.getMessage(), e);
+            }
+            double wall = (System.nanoTime() - wallStart) / 1e9;
+            log.info("{} edit of {} tensors in {} s ({})", config.method().name().toLowerCase(java.util.Locale.ROOT), names.size(),
+                    String.format(java.util.Locale.ROOT, "%.2f", wall), edit.path("ridge_reason").asText(""));
+            return writeOutputs(unet, names, fingerprint, List.of(), wall, 0, 0, edit);
         }
     }
 
@@ -259,7 +300,7 @@ public final class Purger {
         return (z ^ (z >>> 31)) & Long.MAX_VALUE;
     }
 
-    private StepResult step(int step, PurgeStep.Models m, DdimScheduler scheduler, Timesteps ts, Conditioning cond, Tensor uncond1,
+    private StepResult step(PurgeMethod.Stepwise method, int step, PurgeStep.Models m, DdimScheduler scheduler, Timesteps ts, Conditioning cond, Tensor uncond1,
                             List<float[]> deltaT, List<List<String>> pairPrompts, long[] latentShape) {
         int pairs = config.concepts().size();
         int pair = step % pairs;
@@ -287,19 +328,7 @@ public final class Purger {
             int t = (int) ts.get(stop);
             Tensor tt = ts.tensor(stop).to(device);
             double a = scheduler.alphaProd(t);
-            double objective;
-            if (config.method() == PurgeConfig.Method.ESD) {
-                objective = esd(m, xt, tt, context, uncond);
-            } else if (config.mode() == PurgeConfig.Mode.CHAIN) {
-                Tensor x0Train, x0Frozen;
-                try (Autocast region = m.region(device)) {
-                    x0Train = chain(m.trainable(), scheduler, ts, xt, context, uncond, stop, true);
-                    x0Frozen = chain(m.frozen(), scheduler, ts, xt, context, uncond, stop, false);
-                }
-                objective = PurgeStep.fromX0(m, x0Train, x0Frozen, deltaT.get(pair), null).loss();
-            } else {
-                objective = PurgeStep.run(m, xt, tt, a, context, uncond, config.trainGuidance(), deltaT.get(pair), null).loss();
-            }
+            double objective = method.objective(new PurgeMethod.Step(m, scheduler, ts, stop, xt, tt, a, context, uncond, deltaT.get(pair)));
             double preserve = 0;
             if (config.preserves()) {
                 Tensor[] benign = new Tensor[b];
@@ -325,38 +354,6 @@ public final class Purger {
         return x;
     }
 
-    /** The last DDIM steps from index {@code from}, returning the final step's x̂0 (with autograd when {@code grad}). */
-    private Tensor chain(UNet unet, DdimScheduler scheduler, Timesteps ts, Tensor x, Tensor context, Tensor uncond, int from, boolean grad) {
-        for (int i = from; i < ts.size(); i++) {
-            Tensor eps = PurgeStep.predictEps(unet, x, ts.tensor(i).to(x.device()), context, uncond, config.trainGuidance(), grad);
-            StepOutput so = scheduler.stepOutput(eps, ts.get(i), x);
-            if (i == ts.size() - 1) {
-                so.prevSample().close();
-                return so.predOriginalSample();
-            }
-            so.predOriginalSample().close();
-            x = so.prevSample();
-        }
-        throw new IllegalStateException("empty chain");
-    }
-
-    /** ESD: MSE(ε_θ(x_t, c), ε_θ0(x_t, "") − η(ε_θ0(x_t, c) − ε_θ0(x_t, ""))), backward into θ. */
-    private double esd(PurgeStep.Models m, Tensor xt, Tensor tt, Tensor context, Tensor uncond) {
-        try (TensorScope s = TensorScope.open()) {
-            long b = xt.shape()[0];
-            Tensor epsTrain, both;
-            try (Autocast region = m.region(xt.device())) {
-                epsTrain = m.trainable().forward(xt, tt, context, true);
-                both = m.frozen().forward(Tensor.cat(0, xt, xt), tt, Tensor.cat(0, uncond, context), false);
-            }
-            Tensor e0 = both.narrow(0, 0, b);
-            Tensor ep = both.narrow(0, b, b);
-            double eta = config.esdEta();
-            Tensor target = Tensor.axpby(1 + eta, e0, -eta, ep);
-            return mseBackward(epsTrain, target, 1.0, m.gradScale());
-        }
-    }
-
     /** λ·MSE(ε_θ, ε_θ0) on benign conditioning; returns the unweighted MSE. */
     private static double preserve(PurgeStep.Models m, Tensor xt, Tensor tt, Tensor benign, double weight) {
         try (TensorScope s = TensorScope.open()) {
@@ -373,7 +370,7 @@ public final class Purger {
      * MSE(pred, target) (summed natively in double) and a backward from {@code pred} with weight·2(pred − target)/N, times
      * the loss scale {@code gradScale}.
      */
-    private static double mseBackward(Tensor pred, Tensor target, double weight, double gradScale) {
+    static double mseBackward(Tensor pred, Tensor target, double weight, double gradScale) {
         try (TensorScope s = TensorScope.open()) {
             Tensor diff = Tensor.axpby(1, pred.detach(), -1, target);
             long n = diff.numel();
@@ -475,8 +472,9 @@ public final class Purger {
 
     // ---- outputs -----------------------------------------------------------------------------------------
 
+    /** The delta, the purged folder, the report and (for a trained purge) the loss curve; {@code edit}: a closed form's account. */
     private PurgeResult writeOutputs(UNet trainable, List<String> names, String fingerprint, List<PurgeListener.StepEvent> history,
-                                     double wall, int resumedFrom) {
+                                     double wall, int resumedFrom, int steps, ObjectNode edit) {
         Path out = config.outputDir();
         List<SafetensorsWriter.Entry> trained = new ArrayList<>();
         Map<String, DType> baseTypes = new LinkedHashMap<>();
@@ -491,24 +489,27 @@ public final class Purger {
         }
         Path modelOut = out.resolve("model");
         Path delta = out.resolve("delta.safetensors");
-        PurgedModel.writeDelta(delta, trained, fingerprint, config, config.steps(), version());
+        PurgedModel.writeDelta(delta, trained, fingerprint, config, steps, version());
         PurgedModel.write(modelDir, trained, modelOut);
         Path report = out.resolve("purge-report.json");
-        writeReport(report, names, fingerprint, history, wall, resumedFrom);
-        Path curve = out.resolve("loss-curve.png");
-        List<Double> losses = history.stream().map(PurgeListener.StepEvent::loss).toList();
-        Png.write(LossCurve.render(losses, "clif purge: " + config.concepts() + ", " + config.method().name().toLowerCase() + ", lr "
-                + config.lr()), curve);
+        writeReport(report, names, fingerprint, history, wall, resumedFrom, edit);
+        Path curve = null;
+        if (!history.isEmpty()) {
+            curve = out.resolve("loss-curve.png");
+            List<Double> losses = history.stream().map(PurgeListener.StepEvent::loss).toList();
+            Png.write(LossCurve.render(losses, "clif purge: " + config.concepts() + ", " + config.method().name().toLowerCase() + ", lr "
+                    + config.lr()), curve);
+        }
         log.info("purged model in {}; delta {}; report {}", modelOut, delta, report);
         return new PurgeResult(modelOut, delta, report, curve, List.copyOf(history), names, fingerprint, wall);
     }
 
     private void writeReport(Path file, List<String> names, String fingerprint, List<PurgeListener.StepEvent> history, double wall,
-                             int resumedFrom) {
+                             int resumedFrom, ObjectNode edit) {
         ObjectNode o = JSON.createObjectNode();
         o.put("clif_version", version());
         o.put("model", modelDir.toString());
-        o.put("loss_model", clipDir.toString());
+        o.put("loss_model", clipDir == null ? null : clipDir.toString());
         o.put("base_unet_sha256", fingerprint);
         o.set("config", config.toJson());
         ArrayNode tn = o.putArray("trainable_parameters");
@@ -526,6 +527,7 @@ public final class Purger {
         o.put("peak_device_memory_note", config.device().isCuda() ? "bytes, CUDA caching allocator"
                 : "bytes, peak resident set of the process (CPU run: Java heap and native memory together)");
         o.set("steps", Checkpoint.historyJson(history));
+        if (edit != null) o.set("closed_form", edit);
         dev.clif.io.AtomicFile.write(file, tmp -> JSON.writeValue(tmp.toFile(), o));
     }
 

@@ -53,9 +53,20 @@ public final class Txt2Img {
     }
 
     private final StableDiffusion model;
+    private final SafeLatentDiffusion sld;
 
     public Txt2Img(StableDiffusion model) {
+        this(model, null);
+    }
+
+    /** With Safe Latent Diffusion's guidance ({@code sld} null: plain classifier-free guidance). */
+    public Txt2Img(StableDiffusion model, SafeLatentDiffusion sld) {
         this.model = model;
+        this.sld = sld;
+    }
+
+    public SafeLatentDiffusion sld() {
+        return sld;
     }
 
     /** The latent shape for a request, checking the size fits the VAE's factor. */
@@ -112,22 +123,38 @@ public final class Txt2Img {
                 ea.setNoiseSeeds(imageSeeds != null ? imageSeeds : new long[] {r.seed()});
             Tensor cond = model.encodePrompts(new ArrayList<>(prompts), r.clipSkip());
             Tensor context = cond;
+            boolean safe = sld != null && sld.enabled(r.guidance());
+            int copies = safe ? 3 : r.guided() ? 2 : 1;
             if (r.guided()) {
                 Tensor uncond = model.encodePrompts(new ArrayList<>(negatives), r.clipSkip());
-                context = Tensor.cat(0, uncond, cond); // diffusers' batch order: [uncond, cond]
+                if (safe) { // StableDiffusionPipelineSafe's batch order: [uncond, cond, safety concept]
+                    Tensor concept = model.encodePrompts(new ArrayList<>(Collections.nCopies(n, sld.concept())), r.clipSkip());
+                    context = Tensor.cat(0, uncond, cond, concept);
+                } else {
+                    context = Tensor.cat(0, uncond, cond); // diffusers' batch order: [uncond, cond]
+                }
             }
+            float[] momentum = null;
             Timesteps timesteps = scheduler.setTimesteps(r.steps());
             Tensor latents = initialLatents.to(device, dtype);
             if (scheduler.initNoiseSigma() != 1.0) latents = latents.scale(scheduler.initNoiseSigma());
             for (int i = 0; i < timesteps.size(); i++) {
                 try (TensorScope step = TensorScope.open()) {
                     double t = timesteps.get(i);
-                    Tensor doubled = r.guided() ? Tensor.cat(0, latents, latents) : latents;
+                    Tensor doubled = copies == 3 ? Tensor.cat(0, latents, latents, latents)
+                            : copies == 2 ? Tensor.cat(0, latents, latents) : latents;
                     Tensor input = scheduler.scaleModelInput(doubled, t);
                     Tensor tt = timesteps.tensor(i).to(device);
                     Tensor out = model.unet().forward(input, tt, context, false);
                     Tensor guidedNoise = out;
-                    if (r.guided()) {
+                    if (safe) {
+                        float[] u = out.narrow(0, 0, n).to(Device.CPU, DType.F32).toFloatArray();
+                        float[] c = out.narrow(0, n, n).to(Device.CPU, DType.F32).toFloatArray();
+                        float[] sc = out.narrow(0, 2L * n, n).to(Device.CPU, DType.F32).toFloatArray();
+                        if (momentum == null) momentum = new float[u.length];
+                        float[] eps = sld.combine(u, c, sc, momentum, i, r.guidance());
+                        guidedNoise = Tensor.of(eps, latents.shape()).to(out.device(), out.dtype());
+                    } else if (r.guided()) {
                         Tensor uncond = out.narrow(0, 0, n);
                         Tensor condOut = out.narrow(0, n, n);
                         Tensor diff = Tensor.axpby(1, condOut, -1, uncond);

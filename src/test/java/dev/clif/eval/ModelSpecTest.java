@@ -41,6 +41,11 @@ class ModelSpecTest {
         assertNull(shapes.delta());
         ModelSpec neg = ModelSpec.parse("neg=shapes;negative=a red circle, a red square");
         assertEquals("a red circle, a red square", neg.negativePrompt());
+        ModelSpec sld = ModelSpec.parse("sld=shapes;sld=Medium;sld-concept=red;sld-warmup=3");
+        assertEquals(new dev.clif.sampling.SafeLatentDiffusion(3, 1000, 0.01, 0.3, 0.4, "red"), sld.sld());
+        assertNull(sld.negativePrompt());
+        assertEquals(3, ((Map<?, ?>) sld.fingerprint().get("sld")).get("sld_warmup_steps"));
+        assertNull(shapes.sld());
         Path delta = writeDelta(tmp, GOLDEN.resolve("tiny-sd"), Map.of(KEY, 0.05f));
         ModelSpec purged = ModelSpec.parse("p=" + GOLDEN.resolve("tiny-sd") + "+" + delta);
         assertEquals(delta, purged.delta());
@@ -49,7 +54,9 @@ class ModelSpecTest {
 
         for (String[] bad : new String[][] {
                 {"shapes", "NAME=SPEC"}, {"=shapes", "NAME=SPEC"}, {"a b=shapes", "must be letters"},
-                {"x=shapes;sld=strong", "unknown option 'sld=strong'"}, {"x=shapes+" + tmp.resolve("none.safetensors"), "no such delta file"},
+                {"x=shapes;sdl=strong", "unknown option 'sdl=strong'"},
+                {"x=shapes;sld=extreme", "unknown SLD preset 'extreme'"}, {"x=shapes;sld-concept=red", "need sld=PRESET"},
+                {"x=shapes;sld=max;sld-beta=2", "momentum beta must lie in [0, 1]"}, {"x=shapes;sld=max;sld-scale=a", "not a number"}, {"x=shapes+" + tmp.resolve("none.safetensors"), "no such delta file"},
                 {"x=" + tmp.resolve("nowhere"), "not a folder"}}) {
             ClifException e = assertThrows(ClifException.class, () -> ModelSpec.parse(bad[0]), bad[0]);
             assertTrue(e.getMessage().contains(bad[1]), e.getMessage());

@@ -44,6 +44,24 @@ class PurgeCliTest {
     }
 
     @Test
+    void ucePurgeFromTheCommandLineNeedsNoLossClip() throws IOException {
+        Path keep = tmp.resolve("keep.txt");
+        Files.writeString(keep, "a green tree\na photo of a dog\n");
+        CliRun r = run("purge", "--model", PurgerTest.SD.toString(), "--concept", "red car=>blue car", "--method", "uce",
+                "--preserve", keep.toString(), "--uce-preserve-scale", "1", "--out", tmp.resolve("uce").toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(Files.isRegularFile(tmp.resolve("uce/delta.safetensors")) && Files.isRegularFile(tmp.resolve("uce/purge-report.json")));
+        assertTrue(Files.isRegularFile(tmp.resolve("uce/model").resolve(PurgerTest.UNET_FILE)));
+        assertFalse(r.out().contains("loss curve"), r.out());
+        assertOneLineExit2(run("purge", "--model", PurgerTest.SD.toString(), "--concept", "a=>b", "--method", "uce", "--uce-ridge", "-1",
+                "--out", tmp.resolve("u2").toString()), "--uce-ridge must be 'auto' or a number >= 0");
+        assertOneLineExit2(run("purge", "--model", PurgerTest.SD.toString(), "--concept", "a=>b", "--method", "uce", "--preserve", keep.toString(),
+                "--preserve-weight", "1", "--out", tmp.resolve("u3").toString()), "--uce-preserve-scale, not --preserve-weight");
+        assertOneLineExit2(run("purge", "--model", PurgerTest.SD.toString(), "--concept", "a=>b", "--out", tmp.resolve("u4").toString()),
+                "needs the loss CLIP (--clip DIR)");
+    }
+
+    @Test
     void purgeThenApplyDelta() throws IOException {
         CliRun r = run(purge("run", "--steps", "2", "--batch", "1", "--seed", "3").toArray(String[]::new));
         assertEquals(0, r.exit(), r.err());

@@ -35,8 +35,9 @@ import java.util.function.Consumer;
 
 /**
  * Does a purge remove the concept and keep the rest? In the shapes world the answer is counted, not guessed: purge
- * the source colour (CLIF, and ESD as the baseline, on equal terms: same steps, batch, learning rate, parameters,
- * preservation and seed), then run the {@link Evaluation} engine over a categorized shapes prompt set
+ * the source colour with each method of {@link Config#methods} ({@link Baseline}: CLIF, ESD, UCE, and the inference-time
+ * SLD and negative prompt), each at its default or, with {@link Config#sweep}, at the setting a {@link Sweep} on a tuning
+ * seed chose, then run the {@link Evaluation} engine over a categorized shapes prompt set
  * ({@link #promptSet}: category SOURCE for prompts naming the purged colour, TARGET for the target's single shapes,
  * {@code other} for the other colours' single shapes) on the unpurged model and each purged one, the pixel judge as
  * the scorers: {@code shapes-colour=SOURCE} decides, {@code shapes-colour=TARGET} and {@code shapes-exact} are reported.
@@ -65,9 +66,9 @@ public final class ShapesBench {
      * What to run. {@code purgeSteps}, {@code lr}, {@code preserveWeight} and {@code params} (parameter presets or globs,
      * see {@link dev.clif.purge.ParameterSelection}) apply to both methods.
      */
-    public record Config(Path sdModel, Path clipModel, Colour source, Colour target, List<PurgeConfig.Method> methods,
+    public record Config(Path sdModel, Path clipModel, Colour source, Colour target, List<Baseline> methods,
                          int imagesPerPrompt, int sampleSteps, double guidance, int purgeSteps, int purgeBatch, double lr,
-                         double preserveWeight, double preserveKvWeight, List<String> params, long seed, Path out) {
+                         double preserveWeight, double preserveKvWeight, List<String> params, long seed, Path out, Sweep.Grid sweep) {
         /** The default parameter selection of a purge ({@code xattn-kv}). */
         public static final List<String> DEFAULT_PARAMS = List.of("xattn-kv");
 
@@ -77,6 +78,27 @@ public final class ShapesBench {
             if (imagesPerPrompt < 1) throw new ClifException("--images must be at least 1");
             if (purgeBatch < 1) throw new ClifException("--purge-batch must be at least 1");
             if (methods.isEmpty()) throw new ClifException("no purge method to compare");
+            methods = List.copyOf(methods);
+            if (sweep != null && sweep.tuningSeed() == seed)
+                throw new ClifException("the tuning seed must differ from the judged --seed (" + seed + "): a setting is judged on seeds it was not chosen on");
+        }
+
+        /** Without a sweep: every method at its default (ESD on CLIF's terms, UCE at λ 0.1, SLD strong). */
+        public Config(Path sdModel, Path clipModel, Colour source, Colour target, List<Baseline> methods, int imagesPerPrompt,
+                      int sampleSteps, double guidance, int purgeSteps, int purgeBatch, double lr, double preserveWeight,
+                      double preserveKvWeight, List<String> params, long seed, Path out) {
+            this(sdModel, clipModel, source, target, methods, imagesPerPrompt, sampleSteps, guidance, purgeSteps, purgeBatch, lr,
+                    preserveWeight, preserveKvWeight, params, seed, out, null);
+        }
+
+        /** A method's setting when there is no sweep. */
+        public Sweep.Setting defaultSetting(Baseline m) {
+            return switch (m) {
+                case CLIF, ESD -> new Sweep.Setting(m, lr, purgeSteps, 0, null);
+                case UCE -> new Sweep.Setting(m, 0, 0, 0.1, null);
+                case SLD -> new Sweep.Setting(m, 0, 0, 0, "strong");
+                case NEGATIVE -> new Sweep.Setting(m, 0, 0, 0, null);
+            };
         }
 
         public String concept() {
@@ -91,7 +113,8 @@ public final class ShapesBench {
     public record Scores(double purgedConceptRate, double[] conceptCi95, double controlAccuracy, double targetRate, double targetAccuracy,
                          int conceptImages, int controlImages, Double purgeSeconds, Preservation.ModelPreservation preservation) {}
 
-    public record Report(Config config, Map<String, Scores> scores, Path json, Path grid, Evaluation.Report eval, Path html) {}
+    public record Report(Config config, Map<String, Scores> scores, Path json, Path grid, Evaluation.Report eval,
+                         Map<Baseline, Sweep.Setting> settings, Map<Baseline, Sweep.Choice> sweep, Path html) {}
 
     private final Config config;
 
@@ -132,22 +155,137 @@ public final class ShapesBench {
         Path promptsFile = config.out().resolve("prompts.csv");
         PromptSetReader.writeI2pCsv(promptsFile, prompts);
         List<String> conceptPrompts = Prompts.containing(config.source());
+        Map<Baseline, Sweep.Choice> sweep = config.sweep() == null ? Map.of() : tune(conceptPrompts, say);
+        Map<Baseline, Sweep.Setting> settings = new LinkedHashMap<>();
         List<ModelSpec> models = new ArrayList<>();
         models.add(new ModelSpec(UNPURGED, config.sdModel().toString(), config.sdModel(), null, null));
         Map<String, Double> purgeSeconds = new LinkedHashMap<>();
-        for (PurgeConfig.Method m : config.methods()) {
-            String key = m.name().toLowerCase(Locale.ROOT);
-            say.accept("purging with " + key + " (" + config.purgeSteps() + " steps)");
-            Path runDir = config.out().resolve("purge-" + key);
-            long t0 = System.nanoTime();
-            PurgeResult r = purge(m, conceptPrompts, runDir);
-            purgeSeconds.put(key, (System.nanoTime() - t0) / 1e9);
-            Path delta = runDir.resolve("delta.safetensors");
-            models.add(new ModelSpec(key, config.sdModel() + "+" + delta, config.sdModel(), delta, null));
+        for (Baseline m : config.methods()) {
+            Sweep.Setting setting = sweep.containsKey(m) ? sweep.get(m).chosen() : config.defaultSetting(m);
+            settings.put(m, setting);
+            models.add(variant(m.key(), setting, config.seed(), config.out().resolve("purge-" + m.key()), conceptPrompts, purgeSeconds, say));
         }
-        Path evalDir = config.out().resolve("eval");
+        Evaluation.Report eval = evaluate(config.out().resolve("eval"), promptsFile, prompts.size(), config.imagesPerPrompt(), config.seed(), models, say);
+        Map<String, Scores> scores = scores(eval, purgeSeconds);
+        Path grid = config.out().resolve("grid.png");
+        writeGrid(grid, eval.summaryFile().getParent(), prompts, scores.keySet());
+        Path json = config.out().resolve("bench.json");
+        writeJson(json, prompts, scores, eval, settings, sweep);
+        Path html = ReportWriter.write(eval.summaryFile().getParent(), true, 1000, config.seed());
+        return new Report(config, scores, json, grid, eval, settings, sweep, html);
+    }
+
+    /**
+     * The sweep: every candidate setting of every method with more than one, purged with the tuning seed and judged on
+     * the tuning seed's images, with the unpurged model; then each method's choice.
+     */
+    private Map<Baseline, Sweep.Choice> tune(List<String> conceptPrompts, Consumer<String> say) {
+        Sweep.Grid g = config.sweep();
+        Path dir = config.out().resolve("tuning");
+        List<EvalPrompt> prompts = promptSet(config.source(), config.target(), g.tuningSeed(), config.guidance());
+        try {
+            Files.createDirectories(dir);
+        } catch (java.io.IOException e) {
+            throw new ClifException(dir + ": cannot create: " + e.getMessage(), e);
+        }
+        Path promptsFile = dir.resolve("prompts.csv");
+        PromptSetReader.writeI2pCsv(promptsFile, prompts);
+        List<ModelSpec> models = new ArrayList<>();
+        models.add(new ModelSpec(UNPURGED, config.sdModel().toString(), config.sdModel(), null, null));
+        Map<String, Double> seconds = new LinkedHashMap<>();
+        Map<Baseline, List<Map.Entry<String, Sweep.Setting>>> tried = new LinkedHashMap<>();
+        Map<Baseline, Sweep.Choice> out = new LinkedHashMap<>();
+        for (Baseline m : config.methods()) {
+            List<Sweep.Setting> cands = Sweep.candidates(m, g, config.defaultSetting(m));
+            if (cands.size() == 1) {
+                out.put(m, new Sweep.Choice(m, List.of(), cands.get(0), "one setting: nothing to sweep"));
+                continue;
+            }
+            List<Map.Entry<String, Sweep.Setting>> list = new ArrayList<>();
+            // A trained purge's longer runs at one learning rate continue the shorter one's checkpoint (the same first
+            // steps: same seed, constant rate), so lr x steps costs the longest run per rate, not their sum.
+            Map<Double, Map.Entry<Path, Sweep.Setting>> shorter = new LinkedHashMap<>();
+            for (int i = 0; i < cands.size(); i++) {
+                String key = m.key() + "-" + (i + 1);
+                Sweep.Setting c = cands.get(i);
+                say.accept("sweep: " + key + " = " + c.label());
+                Path runDir = dir.resolve("purge-" + key);
+                Map.Entry<Path, Sweep.Setting> prev = shorter.get(c.lr());
+                if ((m == Baseline.ESD || m == Baseline.CLIF) && prev != null && prev.getValue().steps() < c.steps()) {
+                    String prevKey = prev.getKey().getFileName().toString().substring("purge-".length());
+                    models.add(continued(key, c, g.tuningSeed(), runDir, prev.getKey(), seconds.get(prevKey), conceptPrompts, seconds, say));
+                } else {
+                    models.add(variant(key, c, g.tuningSeed(), runDir, conceptPrompts, seconds, say));
+                }
+                if (prev == null || prev.getValue().steps() < c.steps()) shorter.put(c.lr(), Map.entry(runDir, c));
+                list.add(Map.entry(key, c));
+            }
+            tried.put(m, list);
+        }
+        if (tried.isEmpty()) return out;
+        Evaluation.Report eval = evaluate(dir.resolve("eval"), promptsFile, prompts.size(), g.tuningImages(), g.tuningSeed(), models, say);
+        Map<String, Scores> scores = scores(eval, seconds);
+        double base = scores.get(UNPURGED).controlAccuracy();
+        for (Map.Entry<Baseline, List<Map.Entry<String, Sweep.Setting>>> e : tried.entrySet()) {
+            List<Sweep.Outcome> outcomes = new ArrayList<>();
+            for (Map.Entry<String, Sweep.Setting> c : e.getValue()) {
+                Scores s = scores.get(c.getKey());
+                outcomes.add(new Sweep.Outcome(c.getValue(), c.getKey(), s.purgedConceptRate(), s.controlAccuracy(), s.targetRate(), s.purgeSeconds()));
+            }
+            Sweep.Choice choice = Sweep.choose(e.getKey(), outcomes, base);
+            say.accept("sweep: " + e.getKey().key() + " -> " + choice.chosen().label() + " (" + choice.why() + ")");
+            out.put(e.getKey(), choice);
+        }
+        // in the methods' order
+        Map<Baseline, Sweep.Choice> ordered = new LinkedHashMap<>();
+        for (Baseline m : config.methods()) ordered.put(m, out.get(m));
+        return ordered;
+    }
+
+    /** The model variant of a method at a setting: a purge's delta on the base, or the base with SLD or a negative prompt. */
+    private ModelSpec variant(String key, Sweep.Setting s, long seed, Path runDir, List<String> conceptPrompts, Map<String, Double> seconds,
+                              Consumer<String> say) {
+        Baseline m = s.method();
+        String colour = config.source().word();
+        return switch (m) {
+            case SLD -> {
+                dev.clif.sampling.SafeLatentDiffusion sld = dev.clif.sampling.SafeLatentDiffusion.preset(s.sldPreset()).withConcept(colour);
+                yield new ModelSpec(key, config.sdModel() + ";sld=" + s.sldPreset() + ";sld-concept=" + colour, config.sdModel(), null, null, sld);
+            }
+            case NEGATIVE -> new ModelSpec(key, config.sdModel() + ";negative=" + colour, config.sdModel(), null, colour);
+            case CLIF, ESD, UCE -> {
+                say.accept("purging with " + key + " (" + s.label() + ")");
+                long t0 = System.nanoTime();
+                purge(m.purgeMethod(), conceptPrompts, runDir, s, seed);
+                seconds.put(key, (System.nanoTime() - t0) / 1e9);
+                Path delta = runDir.resolve("delta.safetensors");
+                yield new ModelSpec(key, config.sdModel() + "+" + delta, config.sdModel(), delta, null);
+            }
+        };
+    }
+
+    /** A trained purge at {@code s}, continued from a shorter run's checkpoint in {@code from} (its seconds counted too). */
+    private ModelSpec continued(String key, Sweep.Setting s, long seed, Path runDir, Path from, double secondsBefore, List<String> conceptPrompts,
+                                Map<String, Double> seconds, Consumer<String> say) {
+        say.accept("purging with " + key + " (" + s.label() + "), continuing " + from.getFileName());
+        if (Files.exists(runDir)) deleteTree(runDir);
+        Path ckpt = Purger.checkpointFile(runDir);
+        try {
+            Files.createDirectories(ckpt.getParent());
+            Files.copy(Purger.checkpointFile(from), ckpt);
+        } catch (java.io.IOException e) {
+            throw new ClifException(runDir + ": cannot copy the checkpoint of " + from + ": " + e.getMessage(), e);
+        }
+        long t0 = System.nanoTime();
+        purgeBuilder(s.method().purgeMethod(), conceptPrompts, runDir, s, seed, true);
+        seconds.put(key, secondsBefore + (System.nanoTime() - t0) / 1e9);
+        Path delta = runDir.resolve("delta.safetensors");
+        return new ModelSpec(key, config.sdModel() + "+" + delta, config.sdModel(), delta, null);
+    }
+
+    private Evaluation.Report evaluate(Path evalDir, Path promptsFile, int promptCount, int images, long seed, List<ModelSpec> models,
+                                       Consumer<String> say) {
         if (Files.exists(evalDir)) deleteTree(evalDir);
-        String targetJudge = "shapes-colour:" + config.target().word();
         EvalConfig.Builder ec = EvalConfig.builder()
                 .prompts(promptsFile)
                 .scorer("shapes-colour=" + config.source().word())
@@ -160,19 +298,24 @@ public final class ShapesBench {
                 .clip(config.clipModel())
                 .preservation(new EvalConfig.PreservationConfig(null, null, 0, List.of(config.target().word(), OTHER), Preservation.SHAPES_TRUTH,
                         "clip=" + config.clipModel()))
-                .imagesPerPrompt(config.imagesPerPrompt())
+                .imagesPerPrompt(images)
                 .steps(config.sampleSteps())
                 .batch(8)
                 .out(evalDir)
-                .bootstrap(1000, config.seed());
+                .bootstrap(1000, seed);
         models.forEach(ec::model);
-        say.accept("judging " + models.size() + " models: " + prompts.size() + " prompts x " + config.imagesPerPrompt() + " images each");
-        Evaluation.Report eval = new Evaluation(ec.build()).run(new dev.clif.eval.EvalListener() {
+        say.accept("judging " + models.size() + " models: " + promptCount + " prompts x " + images + " images each");
+        return new Evaluation(ec.build()).run(new dev.clif.eval.EvalListener() {
             @Override
             public void onMessage(String message) {
                 say.accept(message);
             }
         });
+    }
+
+    /** Per model, from the evaluation's summary. */
+    private Map<String, Scores> scores(Evaluation.Report eval, Map<String, Double> purgeSeconds) {
+        String targetJudge = "shapes-colour:" + config.target().word();
         Map<String, Scores> scores = new LinkedHashMap<>();
         for (Map.Entry<String, Summary.ModelSummary> e : eval.summary().models().entrySet()) {
             Summary.Block concept = e.getValue().categories().get(config.source().word());
@@ -182,12 +325,7 @@ public final class ShapesBench {
                     concept.scorerRates().get(targetJudge), 1 - target.scorerRates().get("shapes-exact"), concept.images(), other.images(),
                     purgeSeconds.get(e.getKey()), eval.preservation().models().get(e.getKey())));
         }
-        Path grid = config.out().resolve("grid.png");
-        writeGrid(grid, evalDir, prompts, scores.keySet());
-        Path json = config.out().resolve("bench.json");
-        writeJson(json, prompts, scores, eval);
-        Path html = ReportWriter.write(evalDir, true, 1000, config.seed());
-        return new Report(config, scores, json, grid, eval, html);
+        return scores;
     }
 
     /**
@@ -200,31 +338,38 @@ public final class ShapesBench {
         return "clip-zero-shot=" + config.clipModel() + ":" + String.join("|", Prompts.singles(config.source())) + "=>" + String.join("|", safe);
     }
 
-    private PurgeResult purge(PurgeConfig.Method method, List<String> prompts, Path runDir) {
+    private PurgeResult purge(PurgeConfig.Method method, List<String> prompts, Path runDir, Sweep.Setting s, long seed) {
+        if (Files.exists(runDir)) deleteTree(runDir);
+        return purgeBuilder(method, prompts, runDir, s, seed, false);
+    }
+
+    private PurgeResult purgeBuilder(PurgeConfig.Method method, List<String> prompts, Path runDir, Sweep.Setting s, long seed, boolean resume) {
         Path promptsFile = config.out().resolve("concept-prompts.txt");
         AtomicFile.writeBytes(promptsFile, (String.join("\n", prompts) + "\n").getBytes(StandardCharsets.UTF_8));
-        if (Files.exists(runDir)) deleteTree(runDir);
         PurgeConfig.Builder b = PurgeConfig.builder();
-        if (config.preserveWeight() > 0 || config.preserveKvWeight() > 0) {
+        boolean uce = method == PurgeConfig.Method.UCE;
+        if (uce || config.preserveWeight() > 0 || config.preserveKvWeight() > 0) {
             // Preserve on two-shape scenes without the source colour; the controls judged afterwards are single
             // shapes, so the preservation set and the evaluation set do not overlap.
             Path preserveFile = config.out().resolve("preserve-prompts.txt");
             AtomicFile.writeBytes(preserveFile, (String.join("\n", preservePrompts()) + "\n").getBytes(StandardCharsets.UTF_8));
-            b.preserve(preserveFile, config.preserveWeight()).preserveKv(config.preserveKvWeight());
+            // UCE keeps them through its closed form (weight λ), the trained purges through their loss terms.
+            if (uce) b.preserve(preserveFile, 0).ucePreserveScale(s.uceLambda());
+            else b.preserve(preserveFile, config.preserveWeight()).preserveKv(config.preserveKvWeight());
         }
+        if (!uce) b.steps(s.steps()).lr(s.lr());
         PurgeConfig pc = b
                 .concept(config.concept())
                 .prompts(promptsFile)
                 .method(method)
-                .steps(config.purgeSteps())
                 .params(config.params())
-                .lr(config.lr())
-                .seed(config.seed())
-                .checkpointEvery(Math.max(1, config.purgeSteps()))
+                .seed(seed)
+                .checkpointEvery(Math.max(1, s.steps()))
                 .batch(config.purgeBatch())
                 .outputDir(runDir)
+                .resume(resume)
                 .build();
-        return new Purger(pc, config.sdModel(), config.clipModel()).run(null);
+        return new Purger(pc, config.sdModel(), uce ? null : config.clipModel()).run(null);
     }
 
     /**
@@ -256,7 +401,8 @@ public final class ShapesBench {
         Png.write(LabelledGrid.render("purge " + config.concept() + ": image 0 of each prompt", new ArrayList<>(models), labels, rows, 2), file);
     }
 
-    private void writeJson(Path file, List<EvalPrompt> prompts, Map<String, Scores> scores, Evaluation.Report eval) {
+    private void writeJson(Path file, List<EvalPrompt> prompts, Map<String, Scores> scores, Evaluation.Report eval,
+                           Map<Baseline, Sweep.Setting> settings, Map<Baseline, Sweep.Choice> sweep) {
         ObjectNode o = JSON.createObjectNode();
         o.put("concept", config.concept());
         o.put("images_per_prompt", config.imagesPerPrompt());
@@ -291,9 +437,19 @@ public final class ShapesBench {
                 if (!Double.isNaN(a.agreement().precision())) g.put("precision", a.agreement().precision());
                 if (!Double.isNaN(a.agreement().recall())) g.put("recall", a.agreement().recall());
             }
+        o.putPOJO("methods", config.methods().stream().map(Baseline::key).toList());
+        if (config.sweep() != null) {
+            ObjectNode sw = o.putObject("sweep");
+            sw.setAll(config.sweep().json());
+            sw.put("judged_seed", config.seed());
+            ObjectNode per = sw.putObject("methods");
+            for (Map.Entry<Baseline, Sweep.Choice> e : sweep.entrySet()) per.set(e.getKey().key(), e.getValue().json());
+        }
         for (Map.Entry<String, Scores> e : scores.entrySet()) {
             ObjectNode b = o.putObject(e.getKey());
             Scores s = e.getValue();
+            for (Map.Entry<Baseline, Sweep.Setting> m : settings.entrySet())
+                if (m.getKey().key().equals(e.getKey())) b.set("setting", m.getValue().json());
             b.put("purged_concept_rate", s.purgedConceptRate());
             b.putArray("purged_concept_ci95").add(s.conceptCi95()[0]).add(s.conceptCi95()[1]);
             b.put("control_accuracy", s.controlAccuracy());
@@ -321,18 +477,21 @@ public final class ShapesBench {
     public static String table(Report r) {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "concept %s, %d images per prompt%n", r.config().concept(), r.config().imagesPerPrompt()));
-        sb.append(String.format(Locale.ROOT, "%-10s %16s %15s %14s %12s %13s %10s %11s %8s %8s%n", "model", "purged concept", "95% CI", "control acc.",
-                "target", "target acc.", "purge s", "CLIP score", "FID", "KID"));
+        sb.append(String.format(Locale.ROOT, "%-10s %16s %15s %14s %12s %13s %10s %11s %8s %8s  %s%n", "model", "purged concept", "95% CI",
+                "control acc.", "target", "target acc.", "purge s", "CLIP score", "FID", "KID", "setting"));
         for (Map.Entry<String, Scores> e : r.scores().entrySet()) {
             Scores s = e.getValue();
             Preservation.ModelPreservation p = s.preservation();
-            sb.append(String.format(Locale.ROOT, "%-10s %15.1f%% %6.1f–%5.1f%% %13.1f%% %11.1f%% %12.1f%% %10s %11s %8s %8s%n", e.getKey(),
+            String setting = "";
+            for (Map.Entry<Baseline, Sweep.Setting> m : r.settings().entrySet())
+                if (m.getKey().key().equals(e.getKey())) setting = m.getValue().label();
+            sb.append(String.format(Locale.ROOT, "%-10s %15.1f%% %6.1f–%5.1f%% %13.1f%% %11.1f%% %12.1f%% %10s %11s %8s %8s  %s%n", e.getKey(),
                     100 * s.purgedConceptRate(), 100 * s.conceptCi95()[0], 100 * s.conceptCi95()[1], 100 * s.controlAccuracy(),
                     100 * s.targetRate(), 100 * s.targetAccuracy(),
                     s.purgeSeconds() == null ? "-" : String.format(Locale.ROOT, "%.1f", s.purgeSeconds()),
                     p == null || p.clipScore() == null ? "-" : String.format(Locale.ROOT, "%.2f", p.clipScore().value()),
                     p == null || p.fid() == null ? "-" : String.format(Locale.ROOT, "%.3f", p.fid()),
-                    p == null || p.kid() == null ? "-" : String.format(Locale.ROOT, "%.4f", p.kid().mean())));
+                    p == null || p.kid() == null ? "-" : String.format(Locale.ROOT, "%.4f", p.kid().mean()), setting));
         }
         if (r.eval().preservation() != null) {
             sb.append(String.format(Locale.ROOT, "CLIP score, FID and KID over the %s prompts; FID/KID on %s against the shapes world's drawing of each caption%n",

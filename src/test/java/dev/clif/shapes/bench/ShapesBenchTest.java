@@ -27,7 +27,7 @@ class ShapesBenchTest {
     void aKeyValuePreservationWithoutKeysOrValuesToKeepFailsBeforeAnythingIsJudged(@TempDir Path tmp) {
         Path models = ShippedModels.folder();
         ShapesBench.Config cfg = new ShapesBench.Config(models.resolve("sd"), models.resolve("clip"), Colour.RED, Colour.BLUE,
-                List.of(PurgeConfig.Method.CLIF), 1, 4, 5, 3, 1, 3e-3, 0, 0.15, List.of("noxattn"), 3, tmp.resolve("bench"));
+                List.of(Baseline.CLIF), 1, 4, 5, 3, 1, 3e-3, 0, 0.15, List.of("noxattn"), 3, tmp.resolve("bench"));
         dev.clif.ClifException e = assertThrows(dev.clif.ClifException.class, () -> new ShapesBench(cfg).run(null));
         assertTrue(e.getMessage().contains("--preserve-kv-weight 0"), e.getMessage());
         assertFalse(java.nio.file.Files.exists(tmp.resolve("bench")), "nothing written");
@@ -38,7 +38,7 @@ class ShapesBenchTest {
         assertTrue(ShippedModels.present(), "this build ships no shapes-world models");
         Path models = ShippedModels.folder();
         ShapesBench.Config cfg = new ShapesBench.Config(models.resolve("sd"), models.resolve("clip"), Colour.RED,
-                Colour.BLUE, List.of(PurgeConfig.Method.CLIF, PurgeConfig.Method.ESD), 1, 4, 5, 3, 2, 3e-3, 1, 0.15, null, 3, tmp.resolve("bench"));
+                Colour.BLUE, List.of(Baseline.CLIF, Baseline.ESD), 1, 4, 5, 3, 2, 3e-3, 1, 0.15, null, 3, tmp.resolve("bench"));
         ShapesBench.Report r = new ShapesBench(cfg).run(null);
         JsonNode j = new ObjectMapper().readTree(r.json().toFile());
         assertEquals("red=>blue", j.get("concept").asText());
