@@ -8,7 +8,6 @@ import org.eclipse.jetty.util.Callback;
 
 import java.nio.ByteBuffer;
 import java.util.concurrent.CancellationException;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Notices a client that closes its connection while its request waits in the queue. Jetty's HTTP/1.1 connection
@@ -21,9 +20,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
 final class DisconnectWatch implements AutoCloseable {
     private final AbstractEndPoint endPoint;
     private final Runnable onGone;
-    private final AtomicBoolean closed = new AtomicBoolean();
+    // Guarded by this: close() must never see "armed" between registering and a refused registration, or it would
+    // fail Jetty's own read interest and break the connection for the client's next request.
+    private boolean closed;
     /** True while the endpoint's read interest is ours (registered, not yet fired or failed). */
-    private final AtomicBoolean armed = new AtomicBoolean();
+    private boolean armed;
     private volatile boolean pipelined;
 
     private DisconnectWatch(AbstractEndPoint endPoint, Runnable onGone) {
@@ -41,8 +42,10 @@ final class DisconnectWatch implements AutoCloseable {
     private final Callback readable = new Callback() {
         @Override
         public void succeeded() {
-            armed.set(false);
-            if (closed.get()) return;
+            synchronized (DisconnectWatch.this) {
+                armed = false;
+                if (closed) return;
+            }
             try {
                 ByteBuffer b = BufferUtil.allocate(1);
                 int n = endPoint.fill(b);
@@ -62,8 +65,12 @@ final class DisconnectWatch implements AutoCloseable {
 
         @Override
         public void failed(Throwable x) {
-            armed.set(false);
-            if (!(x instanceof CancellationException) && !closed.get()) onGone.run();
+            boolean wasClosed;
+            synchronized (DisconnectWatch.this) {
+                armed = false;
+                wasClosed = closed;
+            }
+            if (!(x instanceof CancellationException) && !wasClosed) onGone.run();
         }
 
         @Override
@@ -72,10 +79,10 @@ final class DisconnectWatch implements AutoCloseable {
         }
     };
 
-    private void arm() {
-        if (endPoint == null || closed.get()) return;
-        armed.set(true);
-        if (!endPoint.tryFillInterested(readable)) armed.set(false); // someone else reads: nothing to watch
+    private synchronized void arm() {
+        if (endPoint == null || closed) return;
+        armed = true;
+        if (!endPoint.tryFillInterested(readable)) armed = false; // someone else reads: nothing to watch
     }
 
     /** Whether a byte of a next request was read (the reply must then close the connection). */
@@ -84,9 +91,13 @@ final class DisconnectWatch implements AutoCloseable {
     }
 
     @Override
-    public void close() {
-        if (endPoint == null || !closed.compareAndSet(false, true)) return;
+    public synchronized void close() {
+        if (endPoint == null || closed) return;
+        closed = true;
         // only our own interest is withdrawn, never Jetty's
-        if (armed.getAndSet(false)) endPoint.getFillInterest().onFail(new CancellationException("reply ready"));
+        if (armed) {
+            armed = false;
+            endPoint.getFillInterest().onFail(new CancellationException("reply ready"));
+        }
     }
 }

@@ -64,6 +64,9 @@ public final class Server implements AutoCloseable {
                     variants.model().defaultImageSize(), config.maxSize(), config.defaultSteps());
             VirtualThreadPool threads = new VirtualThreadPool();
             threads.setName("clif-http");
+            // Jetty's default of 200 concurrent tasks made a burst of 200 clients lose connections ("received no bytes"):
+            // a waiting request holds its virtual thread, and the batcher's queue (--max-queue) is the bound that matters.
+            threads.setMaxThreads(Math.max(1024, 4 * config.maxQueue() + 256));
             this.jetty = new org.eclipse.jetty.server.Server(threads);
             HttpConfiguration http = new HttpConfiguration();
             http.setSendServerVersion(false);
@@ -71,6 +74,9 @@ public final class Server implements AutoCloseable {
             this.connector = new ServerConnector(jetty, new HttpConnectionFactory(http));
             connector.setHost(config.host());
             connector.setPort(config.port());
+            // The accept backlog: Java's default of 50 overflowed under a burst of 200 new connections, and the kernel
+            // then dropped connections the clients believed open (they read no bytes).
+            connector.setAcceptQueueSize(Math.max(1024, 2 * config.maxQueue()));
             connector.setIdleTimeout(Math.max(30_000, config.timeoutMs() + 10_000));
             jetty.addConnector(connector);
             jetty.setHandler(new Router());
