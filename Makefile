@@ -85,10 +85,10 @@ serve-bench: jar
 
 # The official OpenAI Node client (npm, needs the registry once) against clif serve on the shapes model.
 serve-openai-check: jar
-	cd clients/openai-node && npm install --no-audit --no-fund --silent
+	cd src/test/clients/openai-node && npm install --no-audit --no-fund --silent
 	@bin/clif serve --model shapes --port 0 --default-steps 4 > target/serve-openai.log 2>&1 & pid=$$!; \
 	for i in $$(seq 1 240); do url=$$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' target/serve-openai.log); [ -n "$$url" ] && break; sleep 0.5; done; \
-	CLIF_URL=$$url node clients/openai-node/images-generate.mjs; rc=$$?; kill -TERM $$pid; wait $$pid; exit $$rc
+	CLIF_URL=$$url node src/test/clients/openai-node/images-generate.mjs; rc=$$?; kill -TERM $$pid; wait $$pid; exit $$rc
 
 # Clif's models against the committed reference cases, and those beside the checkout when there.
 golden: jar
