@@ -23,8 +23,25 @@ public final class Sha256 {
         return of(List.of(file));
     }
 
-    /** One digest over the files' bytes in the given order. */
+    /**
+     * One digest over the files' bytes in the given order. Remembered per process by path, size and modification time:
+     * a run fingerprints the same multi-gigabyte weights several times (the manifest, each in-memory delta's base check).
+     */
     public static String of(List<Path> files) {
+        List<String> key = new java.util.ArrayList<>();
+        for (Path f : files)
+            try {
+                Path abs = f.toAbsolutePath().normalize();
+                key.add(abs + "\0" + Files.size(abs) + "\0" + Files.getLastModifiedTime(abs).toInstant());
+            } catch (IOException e) {
+                throw new ClifException(f + ": cannot read: " + e.getMessage(), e);
+            }
+        return CACHE.computeIfAbsent(key, k -> digestOf(files));
+    }
+
+    private static final java.util.Map<List<String>, String> CACHE = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static String digestOf(List<Path> files) {
         MessageDigest md = digest();
         byte[] buf = new byte[1 << 20];
         for (Path f : files)
