@@ -82,6 +82,9 @@ public final class ShapesBenchCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0")
     long seed;
 
+    @Option(names = "--template", description = "CLIF's text templates with {} (repeatable; default: the bench's)")
+    List<String> templates;
+
     @Option(names = "--out", defaultValue = "shapes-bench", description = "where bench.json, grid.png and the purged models go")
     Path out;
 
@@ -106,7 +109,7 @@ public final class ShapesBenchCommand implements Callable<Integer> {
         if (!Files.isDirectory(sd) || !Files.isDirectory(clip))
             throw new ClifException(root + " has no sd/ and clip/ model folders (train them with `clif shapes train`)");
         ShapesBench.Config cfg = new ShapesBench.Config(sd, clip, source, target, methods, images, sampleSteps, guidance,
-                purgeSteps, purgeBatch, lr, preserveWeight, preserveKvWeight, params, seed, out, grid);
+                purgeSteps, purgeBatch, lr, preserveWeight, preserveKvWeight, params, seed, out, grid, templates);
         ShapesBench.Report r = new ShapesBench(cfg).run(msg -> System.err.println("shapes bench: " + msg));
         System.out.print(ShapesBench.table(r));
         System.out.print(r.eval().summary().table());

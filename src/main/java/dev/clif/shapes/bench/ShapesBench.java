@@ -20,6 +20,7 @@ import dev.clif.shapes.Image;
 import dev.clif.shapes.Prompts;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
@@ -68,12 +69,14 @@ public final class ShapesBench {
      */
     public record Config(Path sdModel, Path clipModel, Colour source, Colour target, List<Baseline> methods,
                          int imagesPerPrompt, int sampleSteps, double guidance, int purgeSteps, int purgeBatch, double lr,
-                         double preserveWeight, double preserveKvWeight, List<String> params, long seed, Path out, Sweep.Grid sweep) {
+                         double preserveWeight, double preserveKvWeight, List<String> params, long seed, Path out, Sweep.Grid sweep,
+                         List<String> templates) {
         /** The default parameter selection of a purge ({@code xattn-kv}). */
         public static final List<String> DEFAULT_PARAMS = List.of("xattn-kv");
 
         public Config {
             params = params == null || params.isEmpty() ? DEFAULT_PARAMS : List.copyOf(params);
+            templates = templates == null || templates.isEmpty() ? null : List.copyOf(templates);
             if (source == target) throw new ClifException("the concept's source and target colours are the same: " + source.word());
             if (imagesPerPrompt < 1) throw new ClifException("--images must be at least 1");
             if (purgeBatch < 1) throw new ClifException("--purge-batch must be at least 1");
@@ -88,7 +91,14 @@ public final class ShapesBench {
                       int sampleSteps, double guidance, int purgeSteps, int purgeBatch, double lr, double preserveWeight,
                       double preserveKvWeight, List<String> params, long seed, Path out) {
             this(sdModel, clipModel, source, target, methods, imagesPerPrompt, sampleSteps, guidance, purgeSteps, purgeBatch, lr,
-                    preserveWeight, preserveKvWeight, params, seed, out, null);
+                    preserveWeight, preserveKvWeight, params, seed, out, null, null);
+        }
+
+        public Config(Path sdModel, Path clipModel, Colour source, Colour target, List<Baseline> methods, int imagesPerPrompt,
+                      int sampleSteps, double guidance, int purgeSteps, int purgeBatch, double lr, double preserveWeight,
+                      double preserveKvWeight, List<String> params, long seed, Path out, Sweep.Grid sweep) {
+            this(sdModel, clipModel, source, target, methods, imagesPerPrompt, sampleSteps, guidance, purgeSteps, purgeBatch, lr,
+                    preserveWeight, preserveKvWeight, params, seed, out, sweep, null);
         }
 
         /** A method's setting when there is no sweep. */
@@ -358,6 +368,7 @@ public final class ShapesBench {
             else b.preserve(preserveFile, config.preserveWeight()).preserveKv(config.preserveKvWeight());
         }
         if (!uce) b.steps(s.steps()).lr(s.lr());
+        if (config.templates() != null) b.templates(config.templates());
         PurgeConfig pc = b
                 .concept(config.concept())
                 .prompts(promptsFile)
@@ -413,6 +424,8 @@ public final class ShapesBench {
         o.put("lr", config.lr());
         o.put("preserve_weight", config.preserveWeight());
         o.put("preserve_kv_weight", config.preserveKvWeight());
+        ArrayNode templates = o.putArray("clif_templates");
+        (config.templates() != null ? config.templates() : dev.clif.purge.PurgeConfig.DEFAULT_TEMPLATES).forEach(templates::add);
         o.putPOJO("params", config.params());
         o.put("seed", config.seed());
         o.put("sd_model", config.sdModel().toString());
