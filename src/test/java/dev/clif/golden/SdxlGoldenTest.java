@@ -1,0 +1,95 @@
+package dev.clif.golden;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.clif.ClifException;
+import dev.clif.TestData;
+import dev.clif.model.Conditioning;
+import dev.clif.model.StableDiffusion;
+import dev.clif.model.UNet;
+import dev.clif.model.UNetConfig;
+import dev.clif.tensor.DType;
+import dev.clif.tensor.Device;
+import dev.clif.tensor.Tensor;
+import dev.clif.tensor.TensorScope;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+/** SDXL (golden root {@code sdxl/}, diffusers 0.25.1 StableDiffusionXLPipeline on tiny-sdxl) and its refusals. */
+class SdxlGoldenTest {
+    static Path root() {
+        Path root = TestData.goldenPath().resolve("sdxl");
+        assertTrue(Files.isDirectory(root.resolve("cases")), "golden sdxl data not present: " + root);
+        return root;
+    }
+
+    @Test
+    void everySdxlCaseMatchesDiffusers() {
+        List<GoldenRunner.Result> results = GoldenRunner.standard().runAll(root(), Device.CPU);
+        Map<String, Integer> expected = Map.of("sdxl_encode_prompt", 4, "sdxl_unet_forward", 1,
+                "pipeline_sdxl", 2 + 3 * 3 + 3); // added conditioning, 3 steps x 3, timesteps, final latents, raw image
+        assertEquals(expected.keySet(), results.stream().map(GoldenRunner.Result::caseName).collect(java.util.stream.Collectors.toSet()));
+        for (GoldenRunner.Result r : results) {
+            assertEquals(expected.get(r.caseName()), r.comparisons().size(), r.caseName());
+            List<String> failed = r.comparisons().stream().filter(c -> !c.pass()).map(c -> c.line(r.caseName())).toList();
+            assertEquals(List.of(), failed);
+        }
+    }
+
+    @Test
+    void aTextTimeUnetRefusesToRunWithoutItsAddedConditioning() {
+        Path unetDir = root().resolve("tiny-sdxl/unet");
+        try (TensorScope scope = TensorScope.open(); UNet unet = UNet.load(unetDir, Device.CPU, DType.F32)) {
+            assertTrue(unet.config().hasTextTime());
+            Tensor x = Tensor.zeros(DType.F32, Device.CPU, 1, 4, 8, 8);
+            Tensor t = Tensor.of(new long[] {10}, 1);
+            Tensor ehs = Tensor.zeros(DType.F32, Device.CPU, 1, 77, 64);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> unet.forward(x, t, ehs, false));
+            assertTrue(e.getMessage().contains("text_time"), e.getMessage());
+            // the native side refuses too (a caller passing NULLs)
+            Exception n = assertThrows(RuntimeException.class, () -> unet.forward(x, t, ehs, null, null, false));
+            assertTrue(n.getMessage().contains("text_embeds and time_ids"), n.getMessage());
+            // a wrong added width is named
+            Exception w = assertThrows(RuntimeException.class, () -> unet.forward(x, t, ehs,
+                    Tensor.zeros(DType.F32, Device.CPU, 1, 31), Tensor.zeros(DType.F32, Device.CPU, 1, 6), false));
+            assertTrue(w.getMessage().contains("projection_class_embeddings_input_dim"), w.getMessage());
+        }
+    }
+
+    @Test
+    void sdxlConfigFieldsAreCheckedAndTheRealConfigParses() {
+        UNetConfig xl = UNetConfig.xl();
+        assertTrue(xl.hasTextTime());
+        assertEquals(List.of(List.of(1, 1), List.of(2, 2), List.of(10, 10)), xl.transformerLayersPerBlock());
+        assertEquals(List.of(List.of(10, 10, 10), List.of(2, 2, 2), List.of(1, 1, 1)), xl.upTransformerLayersPerBlock());
+        assertEquals(10, xl.midTransformerLayers());
+        ClifException e = assertThrows(ClifException.class, () -> UNetConfig.parse(
+                "{\"addition_embed_type\": \"text_time\", \"addition_time_embed_dim\": 8}", "x.json"));
+        assertTrue(e.getMessage().contains("projection_class_embeddings_input_dim"), e.getMessage());
+        ClifException other = assertThrows(ClifException.class, () -> UNetConfig.parse("{\"addition_embed_type\": \"image\"}", "x.json"));
+        assertTrue(other.getMessage().contains("only text_time"), other.getMessage());
+    }
+
+    @Test
+    void negativeZerosOnlyForTheEmptyNegativeAndTimeIdsFollowTheImage() {
+        try (TensorScope scope = TensorScope.open();
+             StableDiffusion sd = StableDiffusion.load(root().resolve("tiny-sdxl"), Device.CPU, DType.F32)) {
+            assertTrue(sd.isXl());
+            assertTrue(sd.xl().forceZerosForEmptyPrompt());
+            Conditioning neg = sd.condition(List.of("", "a cat"), 0, 48, 32, true);
+            Conditioning pos = sd.condition(List.of("", "a cat"), 0, 48, 32, false);
+            assertEquals(0, neg.hiddenStates().narrow(0, 0, 1).sumOfSquares());
+            assertEquals(0, neg.textEmbeds().narrow(0, 0, 1).sumOfSquares());
+            assertTrue(pos.hiddenStates().narrow(0, 0, 1).sumOfSquares() > 0, "an empty positive prompt is encoded, not zeroed");
+            assertEquals(0, neg.hiddenStates().narrow(0, 1, 1).maxAbsDiff(pos.hiddenStates().narrow(0, 1, 1)));
+            assertArrayEquals(new float[] {32, 48, 0, 0, 32, 48, 32, 48, 0, 0, 32, 48}, pos.timeIds().toFloatArray());
+            // the concatenated width feeds the UNet's cross-attention
+            assertEquals(64, pos.hiddenStates().shape()[2]);
+        }
+    }
+}
