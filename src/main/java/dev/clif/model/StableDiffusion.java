@@ -67,13 +67,17 @@ public final class StableDiffusion implements AutoCloseable {
         return XL_PIPELINE.equals(n.path("_class_name").asText()) || n.path("text_encoder_2").isArray();
     }
 
+    /** The component folders a pipeline folder must have (SDXL: the second tokenizer and text encoder too). */
+    public static List<String> requiredComponents(Path folder) {
+        return isXlFolder(folder) ? List.of("tokenizer", "tokenizer_2", "text_encoder", "text_encoder_2", "unet", "vae", "scheduler")
+                : List.of("tokenizer", "text_encoder", "unet", "vae", "scheduler");
+    }
+
     /** Loads every component the pipeline needs from a diffusers StableDiffusionPipeline or StableDiffusionXLPipeline folder. */
     public static StableDiffusion load(Path folder, Device device, DType dtype) {
         ModelFolder model = ModelFolder.open(folder);
         boolean isXl = isXlFolder(folder);
-        List<String> needed = isXl ? List.of("tokenizer", "tokenizer_2", "text_encoder", "text_encoder_2", "unet", "vae", "scheduler")
-                : List.of("tokenizer", "text_encoder", "unet", "vae", "scheduler");
-        for (String c : needed)
+        for (String c : requiredComponents(folder))
             if (!Files.isDirectory(ModelFolder.componentDir(folder, c)))
                 throw new ClifException(folder + ": not a Stable Diffusion" + (isXl ? " XL" : "") + " folder: no " + c + "/ (found "
                         + model.describe() + ")");
