@@ -86,7 +86,8 @@ public final class ModelFolder {
     /**
      * The folder of component {@code name} under {@code root}. A tokenizer component (no weights) may also be a
      * symbolic link that a copy turned into a small text file holding the link's relative target (git writes links so
-     * where they are off), e.g. an SDXL folder whose {@code tokenizer_2} is {@code ../tokenizer}: then the target.
+     * where they are off), e.g. an SDXL folder whose {@code tokenizer_2} is {@code ../tokenizer}: then the target, if it
+     * is a tokenizer folder (it holds a vocab.json); anything else stays the file, which no loader takes for a folder.
      */
     public static Path componentDir(Path root, String name) {
         Path dir = root.resolve(name);
@@ -96,7 +97,7 @@ public final class ModelFolder {
             String target = Files.readString(dir).strip();
             if (target.isEmpty() || target.contains("\n")) return dir;
             Path resolved = root.resolve(target).normalize();
-            return Files.isDirectory(resolved) ? resolved : dir;
+            return Files.isRegularFile(resolved.resolve("vocab.json")) ? resolved : dir;
         } catch (IOException | RuntimeException e) {
             return dir;
         }

@@ -55,10 +55,10 @@ public final class PurgedModel {
         return dev.clif.io.Sha256.of(files);
     }
 
-    /** Copies the regular files under {@code from} to the same places under {@code to}. */
-    private static void copyTree(Path from, Path to) throws IOException {
+    /** Copies the regular files of the (flat) tokenizer folder {@code from} into {@code to}; sub-folders are not followed. */
+    private static void copyTokenizer(Path from, Path to) throws IOException {
         List<Path> files;
-        try (Stream<Path> s = Files.walk(from)) {
+        try (Stream<Path> s = Files.list(from)) {
             files = s.filter(Files::isRegularFile).sorted().toList();
         }
         for (Path f : files) {
@@ -94,7 +94,7 @@ public final class PurgedModel {
                 Path dst = tmp.resolve(rel.toString());
                 Path linked = rel.getNameCount() == 1 ? ModelFolder.componentDir(root, rel.toString()) : f;
                 if (!linked.equals(f)) { // a tokenizer link file: its relative target would not resolve from the copy
-                    copyTree(linked, dst);
+                    copyTokenizer(linked, dst);
                     continue;
                 }
                 Files.createDirectories(dst.getParent());

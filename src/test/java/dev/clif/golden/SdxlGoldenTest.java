@@ -114,4 +114,18 @@ class SdxlGoldenTest {
         dev.clif.cli.CliRun.of("generate", "--model", broken.toString(), "--prompt", "x", "--out", tmp.resolve("x.png").toString())
                 .assertOneLineExit2("text_encoder_2");
     }
+
+    @Test
+    void aTokenizerLinkFileIsFollowedOnlyToATokenizerFolder(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path tiny = root().resolve("tiny-sdxl");
+        assertTrue(Files.isRegularFile(tiny.resolve("tokenizer_2")), "the golden tokenizer_2 is a link file");
+        assertTrue(Files.isRegularFile(dev.clif.io.ModelFolder.componentDir(tiny, "tokenizer_2").resolve("vocab.json")));
+        Path m = tmp.resolve("m");
+        Files.createDirectories(m.resolve("sub"));
+        Files.writeString(m.resolve("tokenizer"), "..");      // a folder, but no tokenizer: not followed
+        Files.writeString(m.resolve("tokenizer_2"), "nowhere");
+        Files.writeString(m.resolve("unet"), "sub");           // only tokenizer components are ever links
+        for (String c : List.of("tokenizer", "tokenizer_2", "unet"))
+            assertEquals(m.resolve(c), dev.clif.io.ModelFolder.componentDir(m, c), c);
+    }
 }
