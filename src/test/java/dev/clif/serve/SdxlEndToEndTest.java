@@ -67,6 +67,11 @@ class SdxlEndToEndTest {
         assertEquals(0, e.exit(), e.err());
         List<String> records = Files.readAllLines(eval.resolve("results.jsonl"));
         assertEquals(4, records.size(), records.toString());
+        // the manifest's fingerprint covers both text encoders
+        JsonNode manifest = new ObjectMapper().readTree(eval.resolve("manifest.json").toFile());
+        List<Path> weights = List.of(sdxl.resolve("text_encoder/model.safetensors"), sdxl.resolve("text_encoder_2/model.safetensors"),
+                sdxl.resolve("unet/diffusion_pytorch_model.safetensors"), sdxl.resolve("vae/diffusion_pytorch_model.safetensors"));
+        assertEquals(dev.clif.io.Sha256.of(weights), manifest.path("settings").path("models").path("base").path("weights_sha256").asText());
         assertFalse(java.util.Arrays.equals(Files.readAllBytes(eval.resolve("images/base/00000-0.png")),
                 Files.readAllBytes(eval.resolve("images/clif/00000-0.png"))), "the purge changed the red car");
 
