@@ -205,6 +205,11 @@ public final class StableDiffusion implements AutoCloseable {
      * {@link #encodePrompts}' do.
      */
     public Conditioning condition(List<String> prompts, int clipSkip, int width, int height, boolean negative) {
+        return condition(prompts, clipSkip, SizeConditioning.of(width, height), negative);
+    }
+
+    /** As above with SDXL's micro-conditioning given ({@code size}; SD 1.x/2.x ignore it). */
+    public Conditioning condition(List<String> prompts, int clipSkip, SizeConditioning size, boolean negative) {
         if (xl == null) return Conditioning.of(encodePrompts(prompts, clipSkip));
         Conditioning conditioning;
         try (TensorScope scope = TensorScope.open()) {
@@ -221,7 +226,7 @@ public final class StableDiffusion implements AutoCloseable {
                 hidden = Tensor.cat(0, h);
                 pooled = Tensor.cat(0, p);
             }
-            Tensor ids = timeIds(prompts.size(), height, width, 0, 0, height, width).to(hidden.device(), hidden.dtype());
+            Tensor ids = timeIds(prompts.size(), size).to(hidden.device(), hidden.dtype());
             scope.keep(hidden);
             scope.keep(pooled);
             scope.keep(ids);
@@ -232,7 +237,12 @@ public final class StableDiffusion implements AutoCloseable {
 
     /** SDXL's add_time_ids for {@code rows} prompts: original size, crop top-left, target size (float32, [rows, 6]). */
     public static Tensor timeIds(int rows, int originalHeight, int originalWidth, int cropTop, int cropLeft, int targetHeight, int targetWidth) {
-        float[] one = {originalHeight, originalWidth, cropTop, cropLeft, targetHeight, targetWidth};
+        return timeIds(rows, new SizeConditioning(originalHeight, originalWidth, cropTop, cropLeft, targetHeight, targetWidth));
+    }
+
+    /** The same rows of {@code size}'s ids. */
+    public static Tensor timeIds(int rows, SizeConditioning size) {
+        float[] one = size.ids();
         float[] all = new float[rows * TIME_IDS];
         for (int r = 0; r < rows; r++) System.arraycopy(one, 0, all, r * TIME_IDS, TIME_IDS);
         return Tensor.of(all, rows, TIME_IDS);

@@ -1,6 +1,7 @@
 package dev.clif.sampling;
 
 import dev.clif.model.Conditioning;
+import dev.clif.model.SizeConditioning;
 import dev.clif.model.StableDiffusion;
 import dev.clif.tensor.DType;
 import dev.clif.tensor.Device;
@@ -55,6 +56,7 @@ public final class Txt2Img {
 
     private final StableDiffusion model;
     private final SafeLatentDiffusion sld;
+    private final SizeConditioning size;
 
     public Txt2Img(StableDiffusion model) {
         this(model, null);
@@ -62,8 +64,20 @@ public final class Txt2Img {
 
     /** With Safe Latent Diffusion's guidance ({@code sld} null: plain classifier-free guidance). */
     public Txt2Img(StableDiffusion model, SafeLatentDiffusion sld) {
+        this(model, sld, null);
+    }
+
+    private Txt2Img(StableDiffusion model, SafeLatentDiffusion sld, SizeConditioning size) {
         this.model = model;
         this.sld = sld;
+        this.size = size;
+    }
+
+    /** The same sampler with SDXL's micro-conditioning fixed to {@code size} (null: each request's image size, no crop). */
+    public Txt2Img withSizeConditioning(SizeConditioning size) {
+        if (size != null && !model.isXl())
+            throw new IllegalArgumentException("size conditioning (original size, crop, target size) is SDXL's; " + model.folder() + " is not an SDXL model");
+        return new Txt2Img(model, sld, size);
     }
 
     public SafeLatentDiffusion sld() {
@@ -123,15 +137,15 @@ public final class Txt2Img {
             if (scheduler instanceof EulerAncestralDiscreteScheduler ea)
                 ea.setNoiseSeeds(imageSeeds != null ? imageSeeds : new long[] {r.seed()});
             // one conditioning type for every family (SDXL adds pooled text embeds and time ids to the text states)
-            Conditioning cond = model.condition(new ArrayList<>(prompts), r.clipSkip(), r.width(), r.height(), false);
+            SizeConditioning micro = size != null ? size : SizeConditioning.of(r.width(), r.height());
+            Conditioning cond = model.condition(new ArrayList<>(prompts), r.clipSkip(), micro, false);
             Conditioning context = cond;
             boolean safe = sld != null && sld.enabled(r.guidance());
             int copies = safe ? 3 : r.guided() ? 2 : 1;
             if (r.guided()) {
-                Conditioning uncond = model.condition(new ArrayList<>(negatives), r.clipSkip(), r.width(), r.height(), true);
+                Conditioning uncond = model.condition(new ArrayList<>(negatives), r.clipSkip(), micro, true);
                 if (safe) { // StableDiffusionPipelineSafe's batch order: [uncond, cond, safety concept]
-                    Conditioning concept = model.condition(new ArrayList<>(Collections.nCopies(n, sld.concept())), r.clipSkip(),
-                            r.width(), r.height(), false);
+                    Conditioning concept = model.condition(new ArrayList<>(Collections.nCopies(n, sld.concept())), r.clipSkip(), micro, false);
                     context = Conditioning.cat(uncond, cond, concept);
                 } else {
                     context = Conditioning.cat(uncond, cond); // diffusers' batch order: [uncond, cond]

@@ -128,4 +128,35 @@ class SdxlGoldenTest {
         for (String c : List.of("tokenizer", "tokenizer_2", "unet"))
             assertEquals(m.resolve(c), dev.clif.io.ModelFolder.componentDir(m, c), c);
     }
+
+    @Test
+    void microConditioningReachesTheTimeIdsAndTheImage(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        try (TensorScope scope = TensorScope.open();
+             StableDiffusion sd = StableDiffusion.load(root().resolve("tiny-sdxl"), Device.CPU, DType.F32)) {
+            Conditioning c = sd.condition(List.of("a cat"), 0, new dev.clif.model.SizeConditioning(64, 48, 8, 4, 32, 40), false);
+            assertArrayEquals(new float[] {64, 48, 8, 4, 32, 40}, c.timeIds().toFloatArray());
+        }
+        String model = root().resolve("tiny-sdxl").toString();
+        java.util.function.Function<String[], byte[]> gen = extra -> {
+            Path out = tmp.resolve(String.join("_", extra).replace(',', '-') + "x.png");
+            java.util.List<String> a = new java.util.ArrayList<>(List.of("generate", "--model", model, "--prompt", "a red car", "--steps", "2",
+                    "--seed", "4", "--size", "32x32", "--out", out.toString()));
+            a.addAll(List.of(extra));
+            dev.clif.cli.CliRun r = dev.clif.cli.CliRun.of(a.toArray(String[]::new));
+            assertEquals(0, r.exit(), r.err());
+            try {
+                return Files.readAllBytes(out);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        };
+        byte[] plain = gen.apply(new String[0]);
+        assertArrayEquals(plain, gen.apply(new String[] {"--original-size", "32x32", "--crop-top-left", "0,0", "--target-size", "32x32"}),
+                "the defaults are the image size and no crop");
+        assertFalse(java.util.Arrays.equals(plain, gen.apply(new String[] {"--original-size", "1024x1024"})), "original_size conditions the UNet");
+        dev.clif.cli.CliRun.of("generate", "--model", TestData.goldenPath().resolve("tiny-sd").toString(), "--prompt", "x", "--original-size", "64x64",
+                "--out", tmp.resolve("sd1.png").toString()).assertOneLineExit2("SDXL's micro-conditioning");
+        dev.clif.cli.CliRun.of("generate", "--model", model, "--prompt", "x", "--crop-top-left", "3", "--out", tmp.resolve("bad.png").toString())
+                .assertOneLineExit2("--crop-top-left must look like 0,0");
+    }
 }
