@@ -174,6 +174,12 @@ int32_t clif_clip_text_forward(clif_module m, clif_tensor input_ids, clif_tensor
 /* transformers' hidden_states[index] (0 = embeddings, num_hidden_layers = last layer), before final_layer_norm. */
 int32_t clif_clip_text_hidden_state(clif_module m, clif_tensor input_ids, clif_tensor attention_mask, int32_t index,
                                     int32_t grad, clif_tensor *out);
+/* One pass for SDXL's prompt encoding: hidden_states[index] before final_layer_norm (as clif_clip_text_hidden_state)
+   and the pooled output at the EOS position of the final-layer-normed last layer, through text_projection (no bias)
+   when the config says "with_projection" (CLIPTextModelWithProjection's text_embeds), else unprojected. Either
+   output may be NULL. */
+int32_t clif_clip_text_encode(clif_module m, clif_tensor input_ids, clif_tensor attention_mask, int32_t index,
+                              int32_t grad, clif_tensor *out_hidden, clif_tensor *out_pooled);
 
 int32_t clif_clip_new(const char *config_json, int64_t config_len, clif_module *out);
 /* get_image_features: visual_projection(post_layernorm(class token)) [batch, projection_dim], unnormalised.
@@ -208,7 +214,7 @@ int32_t clif_vae_decode(clif_module m, clif_tensor latents, int32_t grad, clif_t
 int32_t clif_vae_encode(clif_module m, clif_tensor images, int32_t grad, clif_tensor *out_mean, clif_tensor *out_logvar);
 
 /* ---- unet ---------------------------------------------------------------------------------------
-   UNet2DConditionModel of diffusers 0.25 (SD 1.x / 2.x), parameters named exactly as diffusers names them. */
+   UNet2DConditionModel of diffusers 0.25 (SD 1.x / 2.x / XL), parameters named exactly as diffusers names them. */
 
 /* A UNet with zeroed float32 parameters on the CPU, built from the normalized config JSON that
    dev.clif.model.UNetConfig.toNativeJson() writes (every per-block list expanded, heads resolved). */
@@ -218,6 +224,13 @@ int32_t clif_unet_new(const char *config_json, int64_t config_len, clif_module *
    grad 0 runs without recording autograd; 1 records it (for clif_autograd_backward). */
 int32_t clif_unet_forward(clif_module unet, clif_tensor sample, clif_tensor timesteps,
                           clif_tensor encoder_hidden_states, int32_t grad, clif_tensor *out);
+/* As clif_unet_forward with the added conditioning of an addition_embed_type "text_time" UNet (SDXL):
+   text_embeds [B, P] (the pooled text projection) and time_ids [B, K] (original size, crop top-left, target
+   size); aug_emb = add_embedding(cat(text_embeds, flatten(add_time_proj(time_ids)))) joins the time embedding.
+   Both NULL for a UNet without added conditioning; a text_time UNet fails without them (clif_unet_forward too). */
+int32_t clif_unet_forward_added(clif_module unet, clif_tensor sample, clif_tensor timesteps,
+                                clif_tensor encoder_hidden_states, clif_tensor text_embeds, clif_tensor time_ids,
+                                int32_t grad, clif_tensor *out);
 /* Gradient checkpointing of every resnet and transformer (recomputed in backward; only with grad = 1). */
 int32_t clif_unet_set_gradient_checkpointing(clif_module unet, int32_t enabled);
 

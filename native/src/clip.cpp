@@ -170,7 +170,13 @@ at::Tensor VisionTransformer::last_hidden(const at::Tensor &pixel_values, at::Sc
     return h;
 }
 
-TextModel::TextModel(const nlohmann::json &config) : text(*this, "text_model", TowerConfig::text(config, "clip text")) {}
+TextModel::TextModel(const nlohmann::json &config) : text(*this, "text_model", TowerConfig::text(config, "clip text")) {
+    auto it = config.find("with_projection");
+    with_projection = it != config.end() && it->is_boolean() && it->get<bool>();
+    if (with_projection)
+        text_projection = Linear(*this, "text_projection", text.config.hidden_size,
+                                 get_int(config, "projection_dim", "clip text"), false);
+}
 
 ClipModel::ClipModel(const nlohmann::json &config)
     : text(*this, "text_model", TowerConfig::text(clipvae::field(config, "text_config", "clip"), "clip text_config")),
@@ -254,6 +260,32 @@ int32_t clif_clip_text_hidden_state(clif_module m, clif_tensor input_ids, clif_t
         clif::GradMode mode(grad != 0);
         at::Tensor ids = tt.check_ids(unwrap(input_ids, "input_ids"), model.device());
         *out = wrap(tt.run(ids, optional_tensor(attention_mask), index));
+    });
+}
+
+int32_t clif_clip_text_encode(clif_module m, clif_tensor input_ids, clif_tensor attention_mask, int32_t index,
+                              int32_t grad, clif_tensor *out_hidden, clif_tensor *out_pooled) {
+    return clif::guard(__func__, [&] {
+        auto &model = clif::unwrap_module<clif::clip::TextModel>(m, "clip_text");
+        const auto &tt = model.text;
+        const int64_t layers = tt.config.num_hidden_layers;
+        check_arg(index >= 0 && index <= layers,
+                  "hidden state index " + std::to_string(index) + " is outside 0.." + std::to_string(layers));
+        check_arg(out_hidden != nullptr || out_pooled != nullptr, "no output requested");
+        clif::GradMode mode(grad != 0);
+        at::Tensor ids = tt.check_ids(unwrap(input_ids, "input_ids"), model.device());
+        at::Tensor mask = optional_tensor(attention_mask);
+        at::Tensor hidden = tt.run(ids, mask, index);
+        if (out_pooled != nullptr) {
+            at::Tensor last = hidden;
+            if (index < layers) {
+                at::Tensor additive = tt.additive_mask(mask, ids.size(0), ids.size(1), last.scalar_type(), last.device());
+                for (int64_t i = index; i < layers; i++) last = tt.layers[static_cast<size_t>(i)](last, additive);
+            }
+            at::Tensor pooled = tt.pooled(tt.final_layer_norm(last), ids);
+            *out_pooled = wrap(model.with_projection ? model.text_projection(pooled) : pooled);
+        }
+        if (out_hidden != nullptr) *out_hidden = wrap(hidden);
     });
 }
 

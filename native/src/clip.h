@@ -70,6 +70,9 @@ class TextModel : public Module {
 public:
     explicit TextModel(const nlohmann::json &config);
     TextTransformer text;
+    // CLIPTextModelWithProjection (SDXL's second text encoder): text_projection, no bias.
+    bool with_projection = false;
+    Linear text_projection;
 };
 
 class ClipModel : public Module {

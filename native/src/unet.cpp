@@ -111,6 +111,19 @@ UNet::UNet(const std::string &config_json) {
     conv_in_ = Conv2d(*this, "conv_in", in_channels_, channels[0], k_in, 1, (k_in - 1) / 2);
     time_proj_dim_ = channels[0];
     time_embedding_ = TimestepEmbedding(*this, "time_embedding", time_proj_dim_, time_embed_dim, act_, post_act);
+    const std::string added = get_string_or_empty(c, "addition_embed_type");
+    if (added == "text_time") {
+        // diffusers: Timesteps(addition_time_embed_dim, flip_sin_to_cos, freq_shift) and
+        // TimestepEmbedding(projection_class_embeddings_input_dim, time_embed_dim) with its default silu.
+        text_time_ = true;
+        add_time_dim_ = get_int(c, "addition_time_embed_dim");
+        add_in_dim_ = get_int(c, "projection_class_embeddings_input_dim");
+        check_arg(add_time_dim_ >= 1, "UNet config: addition_time_embed_dim must be >= 1");
+        check_arg(add_in_dim_ > add_time_dim_, "UNet config: projection_class_embeddings_input_dim must exceed addition_time_embed_dim");
+        add_embedding_ = TimestepEmbedding(*this, "add_embedding", add_in_dim_, time_embed_dim, Activation::SiLU, Activation::None);
+    } else {
+        check_arg(added.empty(), "UNet config: addition_embed_type '" + added + "' is not supported (only text_time)");
+    }
 
     BlockOptions base;
     base.temb_channels = time_embed_dim;
@@ -164,7 +177,35 @@ UNet::UNet(const std::string &config_json) {
     conv_out_ = Conv2d(*this, "conv_out", channels[0], out_channels_, k_out, 1, (k_out - 1) / 2);
 }
 
-at::Tensor UNet::forward(const at::Tensor &sample_in, const at::Tensor &timesteps_in, const at::Tensor &context_in) const {
+at::Tensor UNet::added_embedding(const at::Tensor &text_embeds, const at::Tensor &time_ids, int64_t batch,
+                                 at::ScalarType dt) const {
+    if (!text_embeds.defined() || !time_ids.defined())
+        throw std::invalid_argument(
+            "this UNet has addition_embed_type text_time (SDXL): it needs text_embeds and time_ids besides "
+            "encoder_hidden_states");
+    if (text_embeds.dim() != 2 || text_embeds.size(0) != batch)
+        throw std::invalid_argument("text_embeds must be [batch=" + std::to_string(batch) + ", dim], got " +
+                                    c10::str(text_embeds.sizes()));
+    if (time_ids.dim() != 2 || time_ids.size(0) != batch)
+        throw std::invalid_argument("time_ids must be [batch=" + std::to_string(batch) + ", ids], got " +
+                                    c10::str(time_ids.sizes()));
+    if (text_embeds.size(1) + time_ids.size(1) * add_time_dim_ != add_in_dim_)
+        throw std::invalid_argument("text_embeds width " + std::to_string(text_embeds.size(1)) + " + " +
+                                    std::to_string(time_ids.size(1)) + " time ids x addition_time_embed_dim " +
+                                    std::to_string(add_time_dim_) + " must equal projection_class_embeddings_input_dim " +
+                                    std::to_string(add_in_dim_));
+    if (!at::isFloatingType(text_embeds.scalar_type())) throw std::invalid_argument("text_embeds must be floating point");
+    const at::Device dev = device();
+    // As diffusers: the sinusoid of every id (float32), reshaped to one row per sample, concatenated after the
+    // text embeds (promoted to float32 by the concatenation), then the MLP in the model's dtype.
+    at::Tensor ids = time_ids.to(dev).flatten();
+    at::Tensor time_embeds = timestep_embedding(ids, add_time_dim_, flip_sin_to_cos_, freq_shift_).reshape({batch, -1});
+    at::Tensor add = at::cat({text_embeds.to(dev, at::kFloat), time_embeds}, -1).to(dt);
+    return add_embedding_(add);
+}
+
+at::Tensor UNet::forward(const at::Tensor &sample_in, const at::Tensor &timesteps_in, const at::Tensor &context_in,
+                         const at::Tensor &text_embeds, const at::Tensor &time_ids) const {
     // Messages are built only on failure (no string work on the hot path).
     if (sample_in.dim() != 4)
         throw std::invalid_argument("sample must be [batch, channels, height, width], got " + c10::str(sample_in.sizes()));
@@ -194,6 +235,9 @@ at::Tensor UNet::forward(const at::Tensor &sample_in, const at::Tensor &timestep
     at::Tensor t = timesteps_in.dim() == 0 ? timesteps_in.reshape({1}) : timesteps_in;
     t = t.to(dev).expand({B});
     at::Tensor emb = time_embedding_(timestep_embedding(t, time_proj_dim_, flip_sin_to_cos_, freq_shift_).to(dt));
+    if (text_time_) emb = emb + added_embedding(text_embeds, time_ids, B, dt);
+    else if (text_embeds.defined() || time_ids.defined())
+        throw std::invalid_argument("text_embeds / time_ids given, but this UNet has no added conditioning (addition_embed_type null)");
     if (time_embed_act_ != Activation::None) emb = activate(time_embed_act_, emb);
     const at::Tensor temb_act = activate(act_, emb);
     const BlockContext ctx{temb_act, context, gradient_checkpointing};
@@ -248,6 +292,20 @@ int32_t clif_unet_forward(clif_module unet, clif_tensor sample, clif_tensor time
         clif::GradMode mode(grad != 0);
         *out = clif::wrap(u.forward(clif::unwrap(sample, "sample"), clif::unwrap(timesteps, "timesteps"),
                                     clif::unwrap(encoder_hidden_states, "encoder_hidden_states")));
+    });
+}
+
+int32_t clif_unet_forward_added(clif_module unet, clif_tensor sample, clif_tensor timesteps,
+                                clif_tensor encoder_hidden_states, clif_tensor text_embeds, clif_tensor time_ids,
+                                int32_t grad, clif_tensor *out) {
+    return clif::guard(__func__, [&] {
+        not_null(out, "out");
+        auto &u = clif::unwrap_module<clif::UNet>(unet, "unet");
+        clif::GradMode mode(grad != 0);
+        at::Tensor te = text_embeds == nullptr ? at::Tensor() : clif::unwrap(text_embeds, "text_embeds");
+        at::Tensor ti = time_ids == nullptr ? at::Tensor() : clif::unwrap(time_ids, "time_ids");
+        *out = clif::wrap(u.forward(clif::unwrap(sample, "sample"), clif::unwrap(timesteps, "timesteps"),
+                                    clif::unwrap(encoder_hidden_states, "encoder_hidden_states"), te, ti));
     });
 }
 

@@ -3279,6 +3279,72 @@ public class clif_h extends clif_h$shared {
         }
     }
 
+    private static class clif_clip_text_encode {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_INT,
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_clip_text_encode");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_text_encode(clif_module m, clif_tensor input_ids, clif_tensor attention_mask, int32_t index, int32_t grad, clif_tensor *out_hidden, clif_tensor *out_pooled)
+     * }
+     */
+    public static FunctionDescriptor clif_clip_text_encode$descriptor() {
+        return clif_clip_text_encode.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_text_encode(clif_module m, clif_tensor input_ids, clif_tensor attention_mask, int32_t index, int32_t grad, clif_tensor *out_hidden, clif_tensor *out_pooled)
+     * }
+     */
+    public static MethodHandle clif_clip_text_encode$handle() {
+        return clif_clip_text_encode.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_text_encode(clif_module m, clif_tensor input_ids, clif_tensor attention_mask, int32_t index, int32_t grad, clif_tensor *out_hidden, clif_tensor *out_pooled)
+     * }
+     */
+    public static MemorySegment clif_clip_text_encode$address() {
+        return clif_clip_text_encode.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_clip_text_encode(clif_module m, clif_tensor input_ids, clif_tensor attention_mask, int32_t index, int32_t grad, clif_tensor *out_hidden, clif_tensor *out_pooled)
+     * }
+     */
+    public static int clif_clip_text_encode(MemorySegment m, MemorySegment input_ids, MemorySegment attention_mask, int index, int grad, MemorySegment out_hidden, MemorySegment out_pooled) {
+        var mh$ = clif_clip_text_encode.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_clip_text_encode", m, input_ids, attention_mask, index, grad, out_hidden, out_pooled);
+            }
+            return (int)mh$.invokeExact(m, input_ids, attention_mask, index, grad, out_hidden, out_pooled);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class clif_clip_new {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             clif_h.C_INT,
@@ -3976,6 +4042,73 @@ public class clif_h extends clif_h$shared {
                 traceDowncall("clif_unet_forward", unet, sample, timesteps, encoder_hidden_states, grad, out);
             }
             return (int)mh$.invokeExact(unet, sample, timesteps, encoder_hidden_states, grad, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_unet_forward_added {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_INT,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_unet_forward_added");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_unet_forward_added(clif_module unet, clif_tensor sample, clif_tensor timesteps, clif_tensor encoder_hidden_states, clif_tensor text_embeds, clif_tensor time_ids, int32_t grad, clif_tensor *out)
+     * }
+     */
+    public static FunctionDescriptor clif_unet_forward_added$descriptor() {
+        return clif_unet_forward_added.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_unet_forward_added(clif_module unet, clif_tensor sample, clif_tensor timesteps, clif_tensor encoder_hidden_states, clif_tensor text_embeds, clif_tensor time_ids, int32_t grad, clif_tensor *out)
+     * }
+     */
+    public static MethodHandle clif_unet_forward_added$handle() {
+        return clif_unet_forward_added.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_unet_forward_added(clif_module unet, clif_tensor sample, clif_tensor timesteps, clif_tensor encoder_hidden_states, clif_tensor text_embeds, clif_tensor time_ids, int32_t grad, clif_tensor *out)
+     * }
+     */
+    public static MemorySegment clif_unet_forward_added$address() {
+        return clif_unet_forward_added.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_unet_forward_added(clif_module unet, clif_tensor sample, clif_tensor timesteps, clif_tensor encoder_hidden_states, clif_tensor text_embeds, clif_tensor time_ids, int32_t grad, clif_tensor *out)
+     * }
+     */
+    public static int clif_unet_forward_added(MemorySegment unet, MemorySegment sample, MemorySegment timesteps, MemorySegment encoder_hidden_states, MemorySegment text_embeds, MemorySegment time_ids, int grad, MemorySegment out) {
+        var mh$ = clif_unet_forward_added.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_unet_forward_added", unet, sample, timesteps, encoder_hidden_states, text_embeds, time_ids, grad, out);
+            }
+            return (int)mh$.invokeExact(unet, sample, timesteps, encoder_hidden_states, text_embeds, time_ids, grad, out);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -93,7 +93,8 @@ public final class ConvertCommand implements Callable<Integer> {
         List<SafetensorsFile> open = new ArrayList<>();
         try {
             List<List<SafetensorsWriter.Entry>> comps = new ArrayList<>();
-            for (String c : SingleFileCheckpoint.COMPONENTS) {
+            boolean xl = dev.clif.model.StableDiffusion.isXlFolder(folder);
+            for (String c : xl ? SingleFileCheckpoint.XL_COMPONENTS : SingleFileCheckpoint.COMPONENTS) {
                 Path dir = folder.resolve(c);
                 if (!Files.isDirectory(dir)) throw new ClifException(folder + ": not a Stable Diffusion folder: no " + c + "/");
                 List<Path> files = ModelFolder.weightFiles(dir);
@@ -107,7 +108,8 @@ public final class ConvertCommand implements Callable<Integer> {
                 }
                 comps.add(entries);
             }
-            List<SafetensorsWriter.Entry> single = SingleFileCheckpoint.toSingleFile(comps.get(0), comps.get(1), comps.get(2));
+            List<SafetensorsWriter.Entry> single = SingleFileCheckpoint.toSingleFile(comps.get(0), comps.get(1), comps.get(2),
+                    xl ? comps.get(3) : null);
             SafetensorsWriter.write(out, single, Map.of());
             return single.size();
         } finally {

@@ -74,6 +74,15 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--size", description = "WxH (default: the model's native size)")
     String size;
 
+    @Option(names = "--original-size", description = "SDXL micro-conditioning: original_size as WxH (default: --size)")
+    String originalSize;
+
+    @Option(names = "--crop-top-left", description = "SDXL micro-conditioning: crops_coords_top_left as TOP,LEFT (default: 0,0)")
+    String cropTopLeft;
+
+    @Option(names = "--target-size", description = "SDXL micro-conditioning: target_size as WxH (default: --size)")
+    String targetSize;
+
     @Option(names = "--batch", defaultValue = "1", description = "images to generate; a batch is saved side by side")
     int batch;
 
@@ -115,7 +124,20 @@ public final class GenerateCommand implements Callable<Integer> {
             log.info("loaded {} in {} ms", model, (System.nanoTime() - t0) / 1_000_000);
             Txt2Img.Request r = new Txt2Img.Request(prompt, negative, steps, guidance, scheduler, seed, w, h, batch, clipSkip, 0);
             Progress progress = new Progress("generate", steps);
-            try (Txt2Img.Result res = new Txt2Img(sd, safe).generate(r, (i, total, ts, in, o, g, lat) -> progress.update(i + 1, "t=" + (long) ts))) {
+            Txt2Img sampler = new Txt2Img(sd, safe);
+            if (originalSize != null || cropTopLeft != null || targetSize != null) {
+                if (!sd.isXl()) throw new ClifException("--original-size, --crop-top-left and --target-size are SDXL's micro-conditioning; "
+                        + model + " is not an SDXL model");
+                int[] o = originalSize == null ? new int[] {w, h} : pair(originalSize, "x", "--original-size", "1024x1024");
+                int[] c = cropTopLeft == null ? new int[] {0, 0} : pair(cropTopLeft, ",", "--crop-top-left", "0,0");
+                int[] g = targetSize == null ? new int[] {w, h} : pair(targetSize, "x", "--target-size", "1024x1024");
+                try {
+                    sampler = sampler.withSizeConditioning(new dev.clif.model.SizeConditioning(o[1], o[0], c[0], c[1], g[1], g[0]));
+                } catch (IllegalArgumentException e) {
+                    throw new ClifException(e.getMessage());
+                }
+            }
+            try (Txt2Img.Result res = sampler.generate(r, (i, total, ts, in, o, g, lat) -> progress.update(i + 1, "t=" + (long) ts))) {
                 byte[][] images = ImageBytes.toUint8Hwc(res.images());
                 List<BufferedImage> row = new ArrayList<>();
                 for (byte[] img : images) row.add(Png.rgb(img, w, h));
@@ -124,6 +146,17 @@ public final class GenerateCommand implements Callable<Integer> {
         }
         System.err.println("wrote " + out);
         return 0;
+    }
+
+    /** Two integers separated by {@code sep} ("1024x768", "0,0"). */
+    private static int[] pair(String text, String sep, String option, String example) {
+        String[] parts = text.toLowerCase(java.util.Locale.ROOT).split(java.util.regex.Pattern.quote(sep));
+        try {
+            if (parts.length != 2) throw new NumberFormatException();
+            return new int[] {Integer.parseInt(parts[0].trim()), Integer.parseInt(parts[1].trim())};
+        } catch (NumberFormatException e) {
+            throw new ClifException(option + " must look like " + example + ", got '" + text + "'");
+        }
     }
 
     private SafeLatentDiffusion safety() {

@@ -132,7 +132,7 @@ public final class InspectCommand implements Callable<Integer> {
         if (!sd) return;
         try (dev.clif.io.SingleFileCheckpoint c = dev.clif.io.SingleFileCheckpoint.open(file)) {
             out.println("  single-file Stable Diffusion checkpoint, " + c.family().label + " (use it as --model " + file.getFileName() + "):");
-            for (String comp : dev.clif.io.SingleFileCheckpoint.COMPONENTS) {
+            for (String comp : c.components()) {
                 long params = 0;
                 for (var e : c.component(comp)) params += Arrays.stream(e.shape()).reduce(1, (a, b) -> a * b);
                 out.printf("  %-16s %,d parameters in %d tensors (diffusers names)%n", comp, params, c.component(comp).size());

@@ -126,11 +126,12 @@ public record ModelSpec(String name, String spec, Path base, Path delta, String 
 
     /**
      * What makes this variant's images reproducible, for the manifest: the spec, the SHA-256 of the weights of its
-     * text encoder, UNet and VAE (in that order) and of the delta, and the negative prompt.
+     * text encoder (SDXL: both), UNet and VAE (in that order) and of the delta, and the negative prompt.
      */
     public Map<String, Object> fingerprint() {
         List<Path> weights = new ArrayList<>();
-        for (String c : List.of("text_encoder", "unet", "vae")) {
+        boolean xl = dev.clif.model.StableDiffusion.isXlFolder(base);
+        for (String c : xl ? List.of("text_encoder", "text_encoder_2", "unet", "vae") : List.of("text_encoder", "unet", "vae")) {
             Path dir = base.resolve(c);
             if (!Files.isDirectory(dir)) throw new ClifException("model " + name + ": " + base + " has no " + c + "/");
             weights.addAll(ModelFolder.weightFiles(dir));

@@ -27,13 +27,18 @@ import java.util.stream.Stream;
  * scheduler/, tokenizer/ and the three config.json; its weights are not read), or, without it, the standard ones
  * of the family the keys show: SD 1.x (runwayml/stable-diffusion-v1-5's configs, PNDM) for a 768-wide CLIP text
  * encoder and a 320-channel UNet, SD 2.x (stabilityai/stable-diffusion-2-1's: 768-v, v_prediction, DDIM) for a
- * 1024-wide OpenCLIP one. Anything else needs {@code --config}. The tokenizer is the CLIP BPE the shapes world ships.
+ * 1024-wide OpenCLIP one, SDXL (stabilityai/stable-diffusion-xl-base-1.0's: two text encoders, Euler, the SDXL VAE)
+ * for a 768-wide CLIP-L with a 1280-wide, 32-layer OpenCLIP bigG and a 2048-wide cross-attention. Anything else needs
+ * {@code --config}. The tokenizer is the CLIP BPE the shapes world ships (SDXL's second pads with "!").
  */
 public final class SingleFileModels {
     private static final String RESOURCES = "/dev/clif/eval/singlefile/";
     static final List<String> CONFIG_FILES = List.of("model_index.json", "unet/config.json", "vae/config.json",
             "text_encoder/config.json", "scheduler/scheduler_config.json", "tokenizer/tokenizer_config.json",
             "tokenizer/special_tokens_map.json", "tokenizer/vocab.json", "tokenizer/merges.txt");
+    static final List<String> XL_CONFIG_FILES = java.util.stream.Stream.concat(CONFIG_FILES.stream(), java.util.stream.Stream.of(
+            "text_encoder_2/config.json", "tokenizer_2/tokenizer_config.json", "tokenizer_2/special_tokens_map.json",
+            "tokenizer_2/vocab.json", "tokenizer_2/merges.txt")).toList();
 
     private SingleFileModels() {}
 
@@ -42,27 +47,30 @@ public final class SingleFileModels {
         if (!Files.isRegularFile(file)) throw new ClifException(file + ": no such file");
         String family;
         long size;
+        List<String> components, configFiles;
         try (SingleFileCheckpoint ckpt = SingleFileCheckpoint.open(file)) {
             family = configDir != null ? null : standardFamily(ckpt);
             size = Files.size(file);
+            components = ckpt.components();
+            configFiles = ckpt.family() == SingleFileCheckpoint.Family.XL ? XL_CONFIG_FILES : CONFIG_FILES;
         } catch (IOException e) {
             throw new ClifException(file + ": cannot read: " + e.getMessage(), e);
         }
-        if (configDir != null) checkConfigFolder(configDir);
+        if (configDir != null) checkConfigFolder(configDir, configFiles);
         String sha = sha256Known(file);
-        String configKey = configDir != null ? "config-" + Sha256.of(configFiles(configDir)).substring(0, 16) : family;
+        String configKey = configDir != null ? "config-" + Sha256.of(configFiles.stream().map(f -> configSource(configDir, f)).toList()).substring(0, 16) : family;
         Path dir = SingleFileView.cacheRoot().resolve(sha.substring(0, 32) + "-" + configKey);
         if (Files.isRegularFile(dir.resolve("model_index.json"))) return dir;
         Path tmp = dir.resolveSibling("." + dir.getFileName() + ".tmp-" + ProcessHandle.current().pid());
         try {
             deleteTree(tmp);
-            for (String f : CONFIG_FILES) {
+            for (String f : configFiles) {
                 Path dst = tmp.resolve(f);
                 Files.createDirectories(dst.getParent());
-                if (configDir != null) Files.copy(configDir.resolve(f), dst);
+                if (configDir != null) Files.copy(configSource(configDir, f), dst);
                 else Files.write(dst, builtin(family, f));
             }
-            for (String c : SingleFileCheckpoint.COMPONENTS)
+            for (String c : components)
                 SingleFileView.writeMarker(tmp.resolve(c).resolve(SingleFileCheckpoint.weightFileName(c) + ".view.json"), c, sha, size);
             Files.writeString(tmp.resolve("SOURCE"), file.toAbsolutePath().normalize() + "\n" + (configDir == null ? "standard " + family
                     : "configs from " + configDir.toAbsolutePath().normalize()) + "\n", StandardCharsets.UTF_8);
@@ -112,24 +120,32 @@ public final class SingleFileModels {
                 && ckpt.textLayers() == 12) return "sd1";
         if (ckpt.family() == SingleFileCheckpoint.Family.SD2 && text == 1024 && ctx == 1024 && base == 320 && linear
                 && ckpt.textLayers() >= 23) return "sd2";
-        throw new ClifException(ckpt.path() + ": not a standard SD 1.x/2.x architecture (" + found
+        long[] text2 = ckpt.text2Shape();
+        if (ckpt.family() == SingleFileCheckpoint.Family.XL && text == 768 && ckpt.textLayers() == 12 && text2[0] == 1280
+                && text2[1] == 32 && ctx == 2048 && base == 320 && linear) return "sdxl";
+        if (ckpt.family() == SingleFileCheckpoint.Family.XL)
+            found += ", second text encoder " + text2[0] + " wide with " + text2[1] + " layers";
+        throw new ClifException(ckpt.path() + ": not a standard SD 1.x/2.x/XL architecture (" + found
                 + "): pass --config DIR, a diffusers folder with this model's configs, tokenizer and scheduler");
     }
 
-    private static void checkConfigFolder(Path dir) {
+    private static void checkConfigFolder(Path dir, List<String> files) {
         if (!Files.isDirectory(dir)) throw new ClifException("--config " + dir + ": not a folder");
-        for (String f : CONFIG_FILES)
-            if (!Files.isRegularFile(dir.resolve(f)))
+        for (String f : files)
+            if (!Files.isRegularFile(configSource(dir, f)))
                 throw new ClifException("--config " + dir + ": no " + f + " (a diffusers Stable Diffusion folder has it)");
     }
 
-    private static List<Path> configFiles(Path dir) {
-        return CONFIG_FILES.stream().map(dir::resolve).toList();
+    /** A config file of {@code dir}, its tokenizer folders followed when they are link files (ModelFolder.componentDir). */
+    private static Path configSource(Path dir, String file) {
+        int slash = file.indexOf('/');
+        if (slash < 0) return dir.resolve(file);
+        return dev.clif.io.ModelFolder.componentDir(dir, file.substring(0, slash)).resolve(file.substring(slash + 1));
     }
 
     static byte[] builtin(String family, String file) throws IOException {
-        if (file.equals("tokenizer/vocab.json") || file.equals("tokenizer/merges.txt"))
-            return Files.readAllBytes(ShippedModels.folder().resolve("sd").resolve(file)); // the real CLIP BPE
+        if (file.endsWith("/vocab.json") || file.endsWith("/merges.txt")) // the real CLIP BPE, for both tokenizers
+            return Files.readAllBytes(ShippedModels.folder().resolve("sd").resolve("tokenizer").resolve(file.substring(file.indexOf('/') + 1)));
         try (InputStream in = SingleFileModels.class.getResourceAsStream(RESOURCES + family + "/" + file)) {
             if (in == null) throw new ClifException("this Clif build lacks its standard " + family + " config " + file);
             return in.readAllBytes();

@@ -28,6 +28,7 @@ public final class GoldenRunner {
                 new VaeCases(),
                 new UnetCases(),
                 new PipelineCases(),
+                new SdxlCases(),
                 new SldCases(),
                 new TokenizerCases(),
                 new PurgeCases(),

@@ -63,7 +63,7 @@ public final class ModelFolder {
                 JsonNode lib = e.getValue().get(0);
                 JsonNode cls = e.getValue().get(1);
                 if (lib.isNull() || cls.isNull()) continue; // e.g. safety_checker: [null, null]
-                Path dir = root.resolve(e.getKey());
+                Path dir = componentDir(root, e.getKey());
                 if (!Files.isDirectory(dir))
                     throw new ClifException(index + ": component '" + e.getKey() + "' has no folder " + dir);
                 comps.add(new Component(e.getKey(), lib.asText(), cls.asText(), dir));
@@ -81,6 +81,26 @@ public final class ModelFolder {
 
     public Path root() {
         return root;
+    }
+
+    /**
+     * The folder of component {@code name} under {@code root}. A tokenizer component (no weights) may also be a
+     * symbolic link that a copy turned into a small text file holding the link's relative target (git writes links so
+     * where they are off), e.g. an SDXL folder whose {@code tokenizer_2} is {@code ../tokenizer}: then the target, if it
+     * is a tokenizer folder (it holds a vocab.json); anything else stays the file, which no loader takes for a folder.
+     */
+    public static Path componentDir(Path root, String name) {
+        Path dir = root.resolve(name);
+        if (!name.startsWith("tokenizer") || !Files.isRegularFile(dir)) return dir;
+        try {
+            if (Files.size(dir) > 1024) return dir;
+            String target = Files.readString(dir).strip();
+            if (target.isEmpty() || target.contains("\n")) return dir;
+            Path resolved = root.resolve(target).normalize();
+            return Files.isRegularFile(resolved.resolve("vocab.json")) ? resolved : dir;
+        } catch (IOException | RuntimeException e) {
+            return dir;
+        }
     }
 
     public String className() {

@@ -30,19 +30,29 @@ import java.util.regex.Pattern;
  * shapes, values), and every name read is checked to map back to itself.
  *
  * <p>The family comes from the keys: a {@code cond_stage_model.transformer.*} text encoder is SD 1.x (CLIP ViT-L/14),
- * {@code cond_stage_model.model.*} SD 2.x (OpenCLIP ViT-H/14). SDXL ({@code conditioner.embedders.*}) and other
- * layouts are refused by name. Pickled {@code .ckpt}/{@code .bin}/{@code .pt} files are refused, never unpickled.
+ * {@code cond_stage_model.model.*} SD 2.x (OpenCLIP ViT-H/14), {@code conditioner.embedders.0.transformer.*} (CLIP
+ * ViT-L/14) with {@code conditioner.embedders.1.model.*} (OpenCLIP ViT-bigG/14, fused {@code in_proj}, its
+ * {@code text_projection}) SDXL, whose UNet has three levels and {@code label_emb} (diffusers' {@code add_embedding}):
+ * the inverse of diffusers v0.25.1's {@code scripts/convert_diffusers_to_original_sdxl.py}, which writes
+ * {@code text_projection.weight} as diffusers holds it; Stability's own files hold {@code text_projection} transposed
+ * ({@code x @ P}), read as a transposed copy (the one tensor not a view). Other layouts (the SDXL refiner's lone
+ * OpenCLIP) are refused by name. Pickled {@code .ckpt}/{@code .bin}/{@code .pt} files are refused, never unpickled.
  */
 public final class SingleFileCheckpoint implements AutoCloseable {
     public static final String UNET_PREFIX = "model.diffusion_model.";
     public static final String VAE_PREFIX = "first_stage_model.";
     public static final String CLIP_PREFIX = "cond_stage_model.transformer.";
     public static final String OPENCLIP_PREFIX = "cond_stage_model.model.";
+    public static final String XL_CLIP_PREFIX = "conditioner.embedders.0.transformer.";
+    public static final String XL_OPENCLIP_PREFIX = "conditioner.embedders.1.model.";
+    /** The components of an SD 1.x/2.x file. */
     public static final List<String> COMPONENTS = List.of("unet", "vae", "text_encoder");
+    /** The components of an SDXL file (and every component a view may name). */
+    public static final List<String> XL_COMPONENTS = List.of("unet", "vae", "text_encoder", "text_encoder_2");
 
     /** The model family a single file's keys show. */
     public enum Family {
-        SD1("SD 1.x"), SD2("SD 2.x");
+        SD1("SD 1.x"), SD2("SD 2.x"), XL("SDXL");
 
         public final String label;
 
@@ -96,15 +106,25 @@ public final class SingleFileCheckpoint implements AutoCloseable {
     }
 
     private static SingleFileCheckpoint read(SafetensorsFile f) {
-        boolean clip = false, openClip = false, unet = false, vae = false;
+        boolean clip = false, openClip = false, unet = false, vae = false, xlClip = false, xlOpenClip = false;
         for (String name : f.names()) {
             if (name.startsWith(CLIP_PREFIX)) clip = true;
             else if (name.startsWith(OPENCLIP_PREFIX)) openClip = true;
             else if (name.startsWith(UNET_PREFIX)) unet = true;
             else if (name.startsWith(VAE_PREFIX)) vae = true;
+            else if (name.startsWith(XL_CLIP_PREFIX)) xlClip = true;
+            else if (name.startsWith(XL_OPENCLIP_PREFIX)) xlOpenClip = true;
             else if (name.startsWith("conditioner.embedders."))
-                throw new ClifException(f.path() + ": an SDXL single-file checkpoint (tensor '" + name
-                        + "'): Clif does not run SDXL yet");
+                throw new ClifException(f.path() + ": tensor '" + name + "': an SDXL layout Clif does not read (the refiner's lone "
+                        + "OpenCLIP?); Clif reads SDXL base files (conditioner.embedders.0.transformer.* and conditioner.embedders.1.model.*)");
+        }
+        if (xlClip || xlOpenClip) {
+            if (!(xlClip && xlOpenClip))
+                throw new ClifException(f.path() + ": an SDXL file needs both text encoders, " + XL_CLIP_PREFIX + "* and " + XL_OPENCLIP_PREFIX
+                        + "*; it has only " + (xlClip ? XL_CLIP_PREFIX : XL_OPENCLIP_PREFIX) + "*");
+            if (clip || openClip)
+                throw new ClifException(f.path() + ": holds both SDXL (conditioner.embedders.*) and SD 1.x/2.x (cond_stage_model.*) text encoders");
+            clip = true;
         }
         if (!unet || !vae || !(clip || openClip))
             throw new ClifException(f.path() + ": not a Stable Diffusion single-file checkpoint: it lacks "
@@ -112,17 +132,16 @@ public final class SingleFileCheckpoint implements AutoCloseable {
                     + " (found " + f.names().size() + " tensors" + (f.names().isEmpty() ? "" : ", e.g. '" + f.names().get(0) + "'") + ")");
         if (clip && openClip)
             throw new ClifException(f.path() + ": holds both " + CLIP_PREFIX + "* and " + OPENCLIP_PREFIX + "* text encoders");
-        Family family = clip ? Family.SD1 : Family.SD2;
+        Family family = xlClip ? Family.XL : clip ? Family.SD1 : Family.SD2;
         Map<String, List<SafetensorsWriter.Entry>> comps = new LinkedHashMap<>();
-        for (String c : COMPONENTS) comps.put(c, new ArrayList<>());
+        for (String c : family == Family.XL ? XL_COMPONENTS : COMPONENTS) comps.put(c, new ArrayList<>());
         List<String> skipped = new ArrayList<>();
-        Map<String, MemorySegment[]> fusedWeights = new TreeMap<>();
         for (String name : f.names()) {
             TensorInfo info = f.info(name);
             if (name.startsWith(UNET_PREFIX)) {
                 String orig = name.substring(UNET_PREFIX.length());
-                String hf = unetToDiffusers(orig);
-                if (!unetToOriginal(hf).equals(orig))
+                String hf = unetToDiffusers(orig, family);
+                if (!unetToOriginal(hf, family).equals(orig))
                     throw new ClifException(f.path() + ": tensor '" + name + "' has no diffusers UNet name (read as '" + hf + "')");
                 comps.get("unet").add(new SafetensorsWriter.Entry(hf, info.dtype(), info.shape(), f.bytes(name)));
             } else if (name.startsWith(VAE_PREFIX)) {
@@ -142,12 +161,26 @@ public final class SingleFileCheckpoint implements AutoCloseable {
                     shape = Arrays.copyOf(shape, keep);
                 }
                 comps.get("vae").add(new SafetensorsWriter.Entry(hf, info.dtype(), shape, f.bytes(name)));
-            } else if (name.startsWith(CLIP_PREFIX)) {
-                String hf = name.substring(CLIP_PREFIX.length());
+            } else if (name.startsWith(CLIP_PREFIX) || name.startsWith(XL_CLIP_PREFIX)) {
+                String hf = name.substring(name.startsWith(CLIP_PREFIX) ? CLIP_PREFIX.length() : XL_CLIP_PREFIX.length());
                 if (!hf.startsWith("text_model.")) hf = "text_model." + hf; // transformers < 4.x saved without text_model.
                 comps.get("text_encoder").add(new SafetensorsWriter.Entry(hf, info.dtype(), info.shape(), f.bytes(name)));
-            } else if (name.startsWith(OPENCLIP_PREFIX)) {
-                String orig = name.substring(OPENCLIP_PREFIX.length());
+            } else if (name.startsWith(XL_OPENCLIP_PREFIX) && name.substring(XL_OPENCLIP_PREFIX.length()).startsWith("text_projection")) {
+                String orig = name.substring(XL_OPENCLIP_PREFIX.length());
+                long[] s = info.shape();
+                if (s.length != 2 || !(orig.equals("text_projection") || orig.equals("text_projection.weight")))
+                    throw new ClifException(f.path() + ": tensor '" + name + "' with shape " + Arrays.toString(s) + " is not the text projection");
+                MemorySegment bytes = f.bytes(name);
+                long[] shape = s;
+                if (orig.equals("text_projection")) { // Stability's x @ P: diffusers' Linear weight is P^T
+                    bytes = transposed(bytes, s, info.dtype().byteSize);
+                    shape = new long[] {s[1], s[0]};
+                }
+                comps.get("text_encoder_2").add(new SafetensorsWriter.Entry("text_projection.weight", info.dtype(), shape, bytes));
+            } else if (name.startsWith(OPENCLIP_PREFIX) || name.startsWith(XL_OPENCLIP_PREFIX)) {
+                boolean xl = name.startsWith(XL_OPENCLIP_PREFIX);
+                String component = xl ? "text_encoder_2" : "text_encoder";
+                String orig = name.substring(xl ? XL_OPENCLIP_PREFIX.length() : OPENCLIP_PREFIX.length());
                 Matcher m = IN_PROJ.matcher(orig);
                 if (m.matches()) {
                     long[] s = info.shape();
@@ -161,17 +194,17 @@ public final class SingleFileCheckpoint implements AutoCloseable {
                     String[] qkv = {"q_proj", "k_proj", "v_proj"};
                     for (int i = 0; i < 3; i++) {
                         long[] shape = weight ? new long[] {d, s[1]} : new long[] {d};
-                        comps.get("text_encoder").add(new SafetensorsWriter.Entry(pre + qkv[i] + "." + m.group(2), info.dtype(), shape,
+                        comps.get(component).add(new SafetensorsWriter.Entry(pre + qkv[i] + "." + m.group(2), info.dtype(), shape,
                                 f.bytes(name).asSlice(i * rowBytes, rowBytes)));
                     }
                     continue;
                 }
                 String hf = openClipToDiffusers(orig);
                 if (hf == null) {
-                    skipped.add(name); // text_projection, logit_scale, attn_mask: not part of diffusers' CLIPTextModel
+                    skipped.add(name); // text_projection (SD 2.x), logit_scale, attn_mask: not part of diffusers' text encoder
                     continue;
                 }
-                comps.get("text_encoder").add(new SafetensorsWriter.Entry(hf, info.dtype(), info.shape(), f.bytes(name)));
+                comps.get(component).add(new SafetensorsWriter.Entry(hf, info.dtype(), info.shape(), f.bytes(name)));
             } else {
                 skipped.add(name); // e.g. model_ema.*, alphas_cumprod: not weights of the three components
             }
@@ -192,11 +225,39 @@ public final class SingleFileCheckpoint implements AutoCloseable {
         return family;
     }
 
-    /** The tensors of a component ("unet", "vae", "text_encoder") under diffusers' names, as views of the file. */
+    /** The tensors of a component ("unet", "vae", "text_encoder", SDXL's "text_encoder_2") under diffusers' names, as views of the file. */
     public List<SafetensorsWriter.Entry> component(String name) {
         List<SafetensorsWriter.Entry> c = components.get(name);
-        if (c == null) throw new IllegalArgumentException("no component '" + name + "' (use " + COMPONENTS + ")");
+        if (c == null) throw new IllegalArgumentException("no component '" + name + "' (use " + components() + ")");
         return c;
+    }
+
+    /** The diffusers components this file holds ({@link #COMPONENTS}, or {@link #XL_COMPONENTS} for SDXL). */
+    public List<String> components() {
+        return List.copyOf(components.keySet());
+    }
+
+    /** A row-major [r, c] tensor's bytes as [c, r] (a heap copy). */
+    private static MemorySegment transposed(MemorySegment src, long[] shape, long elem) {
+        long r = shape[0], c = shape[1];
+        MemorySegment out = MemorySegment.ofArray(new byte[Math.toIntExact(r * c * elem)]);
+        for (long i = 0; i < r; i++)
+            for (long j = 0; j < c; j++) MemorySegment.copy(src, (i * c + j) * elem, out, (j * r + i) * elem, elem);
+        return out;
+    }
+
+    /** The width and layer count of SDXL's second text encoder (0, 0 for SD 1.x/2.x). */
+    public long[] text2Shape() {
+        if (family != Family.XL) return new long[] {0, 0};
+        long width = 0;
+        int max = -1;
+        Pattern p = Pattern.compile("text_model\\.encoder\\.layers\\.(\\d+)\\..*");
+        for (SafetensorsWriter.Entry e : component("text_encoder_2")) {
+            if (e.name().equals("text_model.embeddings.token_embedding.weight")) width = e.shape()[1];
+            Matcher m = p.matcher(e.name());
+            if (m.matches()) max = Math.max(max, Integer.parseInt(m.group(1)));
+        }
+        return new long[] {width, max + 1};
     }
 
     /** Tensors in the file that belong to none of the three components (EMA weights, OpenCLIP's projection, …). */
@@ -244,12 +305,12 @@ public final class SingleFileCheckpoint implements AutoCloseable {
 
     /** Writes each component's weights as diffusers names them ({@code unet/diffusion_pytorch_model.safetensors} …). */
     public void writeWeights(Path folder) {
-        for (String c : COMPONENTS)
+        for (String c : components())
             SafetensorsWriter.write(folder.resolve(c).resolve(weightFileName(c)), component(c), Map.of("format", "pt"));
     }
 
     public static String weightFileName(String component) {
-        return component.equals("text_encoder") ? "model.safetensors" : "diffusion_pytorch_model.safetensors";
+        return component.startsWith("text_encoder") ? "model.safetensors" : "diffusion_pytorch_model.safetensors";
     }
 
     @Override
@@ -262,9 +323,40 @@ public final class SingleFileCheckpoint implements AutoCloseable {
     /** The single-file tensors for diffusers' components: exactly what diffusers' conversion script writes. */
     public static List<SafetensorsWriter.Entry> toSingleFile(List<SafetensorsWriter.Entry> unet, List<SafetensorsWriter.Entry> vae,
                                                             List<SafetensorsWriter.Entry> textEncoder) {
+        return toSingleFile(unet, vae, textEncoder, null);
+    }
+
+    /**
+     * As above; with {@code textEncoder2} (SDXL's CLIPTextModelWithProjection) what diffusers' convert_diffusers_to_original_sdxl.py
+     * writes: the three-level UNet map with label_emb, the CLIP-L under conditioner.embedders.0.transformer., the
+     * OpenCLIP under conditioner.embedders.1.model. (fused in_proj, text_projection.weight as diffusers holds it).
+     */
+    public static List<SafetensorsWriter.Entry> toSingleFile(List<SafetensorsWriter.Entry> unet, List<SafetensorsWriter.Entry> vae,
+                                                            List<SafetensorsWriter.Entry> textEncoder, List<SafetensorsWriter.Entry> textEncoder2) {
+        Family family = textEncoder2 != null ? Family.XL : Family.SD1;
         List<SafetensorsWriter.Entry> out = new ArrayList<>();
         for (SafetensorsWriter.Entry e : unet)
-            out.add(new SafetensorsWriter.Entry(UNET_PREFIX + unetToOriginal(e.name()), e.dtype(), e.shape(), e.data()));
+            out.add(new SafetensorsWriter.Entry(UNET_PREFIX + unetToOriginal(e.name(), family), e.dtype(), e.shape(), e.data()));
+        out.addAll(vaeToSingleFile(vae));
+        if (family == Family.XL) {
+            for (SafetensorsWriter.Entry e : textEncoder)
+                out.add(new SafetensorsWriter.Entry(XL_CLIP_PREFIX + e.name(), e.dtype(), e.shape(), e.data()));
+            out.addAll(openClipFromDiffusers(textEncoder2, XL_OPENCLIP_PREFIX, "", OPENCLIP_MAP_XL, OPENCLIP_PATTERN_XL));
+            return out;
+        }
+        boolean v20 = textEncoder.stream().anyMatch(e -> e.name().equals("text_model.encoder.layers.22.layer_norm2.bias"));
+        if (!v20) {
+            for (SafetensorsWriter.Entry e : textEncoder)
+                out.add(new SafetensorsWriter.Entry(CLIP_PREFIX + e.name(), e.dtype(), e.shape(), e.data()));
+        } else {
+            out.addAll(openClipFromDiffusers(textEncoder));
+        }
+        return out;
+    }
+
+    /** convert_vae_state_dict with reshape_weight_for_sd, the first_stage_model. prefix added. */
+    private static List<SafetensorsWriter.Entry> vaeToSingleFile(List<SafetensorsWriter.Entry> vae) {
+        List<SafetensorsWriter.Entry> out = new ArrayList<>();
         for (SafetensorsWriter.Entry e : vae) {
             String name = vaeToOriginal(e.name());
             long[] shape = e.shape();
@@ -273,13 +365,6 @@ public final class SingleFileCheckpoint implements AutoCloseable {
                 shape[shape.length - 1] = shape[shape.length - 2] = 1;
             }
             out.add(new SafetensorsWriter.Entry(VAE_PREFIX + name, e.dtype(), shape, e.data()));
-        }
-        boolean v20 = textEncoder.stream().anyMatch(e -> e.name().equals("text_model.encoder.layers.22.layer_norm2.bias"));
-        if (!v20) {
-            for (SafetensorsWriter.Entry e : textEncoder)
-                out.add(new SafetensorsWriter.Entry(CLIP_PREFIX + e.name(), e.dtype(), e.shape(), e.data()));
-        } else {
-            out.addAll(openClipFromDiffusers(textEncoder));
         }
         return out;
     }
@@ -295,6 +380,8 @@ public final class SingleFileCheckpoint implements AutoCloseable {
             new String[] {"out.0.bias", "conv_norm_out.bias"},
             new String[] {"out.2.weight", "conv_out.weight"},
             new String[] {"out.2.bias", "conv_out.bias"});
+    /** SDXL's UNet adds the added-conditioning MLP (convert_diffusers_to_original_sdxl.py's unet_conversion_map). */
+    static final List<String[]> UNET_MAP_XL = xlUnetMap();
     static final List<String[]> UNET_RESNET_MAP = List.of(
             new String[] {"in_layers.0", "norm1"},
             new String[] {"in_layers.2", "conv1"},
@@ -303,6 +390,7 @@ public final class SingleFileCheckpoint implements AutoCloseable {
             new String[] {"emb_layers.1", "time_emb_proj"},
             new String[] {"skip_connection", "conv_shortcut"});
     static final List<String[]> UNET_LAYER_MAP = unetLayerMap();
+    static final List<String[]> UNET_LAYER_MAP_XL = xlUnetLayerMap();
     static final List<String[]> VAE_MAP = vaeMap();
     static final List<String[]> VAE_ATTN_MAP = List.of(
             new String[] {"norm.", "group_norm."},
@@ -339,6 +427,42 @@ public final class SingleFileCheckpoint implements AutoCloseable {
         return List.copyOf(m);
     }
 
+    private static List<String[]> xlUnetMap() {
+        List<String[]> m = new ArrayList<>(UNET_MAP);
+        m.add(new String[] {"label_emb.0.0.weight", "add_embedding.linear_1.weight"});
+        m.add(new String[] {"label_emb.0.0.bias", "add_embedding.linear_1.bias"});
+        m.add(new String[] {"label_emb.0.2.weight", "add_embedding.linear_2.weight"});
+        m.add(new String[] {"label_emb.0.2.bias", "add_embedding.linear_2.bias"});
+        return List.copyOf(m);
+    }
+
+    /**
+     * The SDXL script's three-level layer map: no attention in down_blocks.0 nor up_blocks.2. The script also looks
+     * for a fourth up resnet ({@code up_blocks.i.resnets.3.}), which no SDXL UNet has and whose original name
+     * {@code output_blocks.(3i+3).0.} is the next block's first resnet: left out, so the inverse stays one to one.
+     * Its last entry moves up_blocks.0's upsampler from output_blocks.2.1.conv. to output_blocks.2.2.conv. (that up
+     * block has attentions); here that upsampler maps there directly, which gives the same names (Upsample2D holds
+     * only conv.*) and keeps the inverse a prefix map.
+     */
+    private static List<String[]> xlUnetLayerMap() {
+        List<String[]> m = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            for (int j = 0; j < 2; j++) {
+                m.add(new String[] {"input_blocks." + (3 * i + j + 1) + ".0.", "down_blocks." + i + ".resnets." + j + "."});
+                if (i > 0) m.add(new String[] {"input_blocks." + (3 * i + j + 1) + ".1.", "down_blocks." + i + ".attentions." + j + "."});
+            }
+            for (int j = 0; j < 3; j++) {
+                m.add(new String[] {"output_blocks." + (3 * i + j) + ".0.", "up_blocks." + i + ".resnets." + j + "."});
+                if (i < 2) m.add(new String[] {"output_blocks." + (3 * i + j) + ".1.", "up_blocks." + i + ".attentions." + j + "."});
+            }
+            m.add(new String[] {"input_blocks." + (3 * (i + 1)) + ".0.op.", "down_blocks." + i + ".downsamplers.0.conv."});
+            m.add(new String[] {"output_blocks." + (3 * i + 2) + ".2.", "up_blocks." + i + ".upsamplers.0."});
+        }
+        m.add(new String[] {"middle_block.1.", "mid_block.attentions.0."});
+        for (int j = 0; j < 2; j++) m.add(new String[] {"middle_block." + (2 * j) + ".", "mid_block.resnets." + j + "."});
+        return List.copyOf(m);
+    }
+
     private static List<String[]> vaeMap() {
         List<String[]> m = new ArrayList<>();
         m.add(new String[] {"nin_shortcut", "conv_shortcut"});
@@ -360,10 +484,16 @@ public final class SingleFileCheckpoint implements AutoCloseable {
 
     /** convert_unet_state_dict for one name (without the model.diffusion_model. prefix). */
     public static String unetToOriginal(String hf) {
+        return unetToOriginal(hf, Family.SD1);
+    }
+
+    /** As {@link #unetToOriginal(String)} with the family's map (SDXL: convert_diffusers_to_original_sdxl.py's). */
+    public static String unetToOriginal(String hf, Family family) {
+        boolean xl = family == Family.XL;
         String v = hf;
-        for (String[] p : UNET_MAP) if (p[1].equals(hf)) v = p[0];
+        for (String[] p : xl ? UNET_MAP_XL : UNET_MAP) if (p[1].equals(hf)) v = p[0];
         if (v.contains("resnets")) for (String[] p : UNET_RESNET_MAP) v = v.replace(p[1], p[0]);
-        for (String[] p : UNET_LAYER_MAP) v = v.replace(p[1], p[0]);
+        for (String[] p : xl ? UNET_LAYER_MAP_XL : UNET_LAYER_MAP) v = v.replace(p[1], p[0]);
         return v;
     }
 
@@ -384,9 +514,15 @@ public final class SingleFileCheckpoint implements AutoCloseable {
 
     /** The diffusers UNet name of an original one (without the prefix). */
     public static String unetToDiffusers(String orig) {
-        for (String[] p : UNET_MAP) if (p[0].equals(orig)) return p[1];
+        return unetToDiffusers(orig, Family.SD1);
+    }
+
+    /** As {@link #unetToDiffusers(String)} with the family's map. */
+    public static String unetToDiffusers(String orig, Family family) {
+        boolean xl = family == Family.XL;
+        for (String[] p : xl ? UNET_MAP_XL : UNET_MAP) if (p[0].equals(orig)) return p[1];
         String best = null, hf = null;
-        for (String[] p : UNET_LAYER_MAP)
+        for (String[] p : xl ? UNET_LAYER_MAP_XL : UNET_LAYER_MAP)
             if (orig.startsWith(p[0]) && (best == null || p[0].length() > best.length())) {
                 best = p[0];
                 hf = p[1];
@@ -439,22 +575,38 @@ public final class SingleFileCheckpoint implements AutoCloseable {
             new String[] {"ln_final.", "transformer.text_model.final_layer_norm."},
             new String[] {"token_embedding.weight", "transformer.text_model.embeddings.token_embedding.weight"},
             new String[] {"positional_embedding", "transformer.text_model.embeddings.position_embedding.weight"});
-    private static final Pattern OPENCLIP_PATTERN;
+    private static final Pattern OPENCLIP_PATTERN = alternatives(OPENCLIP_MAP);
+    /** convert_diffusers_to_original_sdxl.py's textenc_conversion_lst: applied to the diffusers names themselves. */
+    private static final List<String[]> OPENCLIP_MAP_XL = List.of(
+            new String[] {"transformer.resblocks.", "text_model.encoder.layers."},
+            new String[] {"ln_1", "layer_norm1"},
+            new String[] {"ln_2", "layer_norm2"},
+            new String[] {".c_fc.", ".fc1."},
+            new String[] {".c_proj.", ".fc2."},
+            new String[] {".attn", ".self_attn"},
+            new String[] {"ln_final.", "text_model.final_layer_norm."},
+            new String[] {"token_embedding.weight", "text_model.embeddings.token_embedding.weight"},
+            new String[] {"positional_embedding", "text_model.embeddings.position_embedding.weight"});
+    private static final Pattern OPENCLIP_PATTERN_XL = alternatives(OPENCLIP_MAP_XL);
 
-    static {
+    private static Pattern alternatives(List<String[]> map) {
         StringBuilder sb = new StringBuilder();
-        for (String[] p : OPENCLIP_MAP) sb.append(sb.isEmpty() ? "" : "|").append(Pattern.quote(p[1]));
-        OPENCLIP_PATTERN = Pattern.compile(sb.toString());
+        for (String[] p : map) sb.append(sb.isEmpty() ? "" : "|").append(Pattern.quote(p[1]));
+        return Pattern.compile(sb.toString());
     }
 
     /** textenc_pattern.sub over "transformer." + a diffusers name (re.sub: leftmost match, alternatives in order). */
     static String openClipFromDiffusersName(String key) {
-        Matcher m = OPENCLIP_PATTERN.matcher(key);
+        return openClipFromDiffusersName(key, OPENCLIP_MAP, OPENCLIP_PATTERN);
+    }
+
+    static String openClipFromDiffusersName(String key, List<String[]> map, Pattern pattern) {
+        Matcher m = pattern.matcher(key);
         StringBuilder out = new StringBuilder();
         while (m.find()) {
             String hit = m.group();
             String rep = null;
-            for (String[] p : OPENCLIP_MAP) if (p[1].equals(hit)) { rep = p[0]; break; }
+            for (String[] p : map) if (p[1].equals(hit)) { rep = p[0]; break; }
             m.appendReplacement(out, Matcher.quoteReplacement(rep));
         }
         m.appendTail(out);
@@ -463,11 +615,20 @@ public final class SingleFileCheckpoint implements AutoCloseable {
 
     /** convert_text_enc_state_dict_v20 with the cond_stage_model.model. prefix. */
     private static List<SafetensorsWriter.Entry> openClipFromDiffusers(List<SafetensorsWriter.Entry> text) {
+        return openClipFromDiffusers(text, OPENCLIP_PREFIX, "transformer.", OPENCLIP_MAP, OPENCLIP_PATTERN);
+    }
+
+    /**
+     * The OpenCLIP names of a diffusers text encoder: q, k, v fused into in_proj (in that order), the rest renamed by
+     * {@code map} over {@code keyPrefix} + the name, all under {@code prefix}.
+     */
+    private static List<SafetensorsWriter.Entry> openClipFromDiffusers(List<SafetensorsWriter.Entry> text, String prefix, String keyPrefix,
+                                                                      List<String[]> map, Pattern pattern) {
         List<SafetensorsWriter.Entry> out = new ArrayList<>();
         Map<String, SafetensorsWriter.Entry[]> weights = new LinkedHashMap<>(), biases = new LinkedHashMap<>();
         Pattern qkv = Pattern.compile("(.*)\\.self_attn\\.([qkv])_proj\\.(weight|bias)");
         for (SafetensorsWriter.Entry e : text) {
-            String k = "transformer." + e.name();
+            String k = keyPrefix + e.name();
             Matcher m = qkv.matcher(k);
             if (m.matches()) {
                 String pre = m.group(1) + ".self_attn";
@@ -475,7 +636,7 @@ public final class SingleFileCheckpoint implements AutoCloseable {
                 into.computeIfAbsent(pre, x -> new SafetensorsWriter.Entry[3])["qkv".indexOf(m.group(2))] = e;
                 continue;
             }
-            out.add(new SafetensorsWriter.Entry(OPENCLIP_PREFIX + openClipFromDiffusersName(k), e.dtype(), e.shape(), e.data()));
+            out.add(new SafetensorsWriter.Entry(prefix + openClipFromDiffusersName(k, map, pattern), e.dtype(), e.shape(), e.data()));
         }
         for (var kind : List.of(Map.entry("weight", weights), Map.entry("bias", biases)))
             for (var e : kind.getValue().entrySet()) {
@@ -492,7 +653,7 @@ public final class SingleFileCheckpoint implements AutoCloseable {
                     MemorySegment.copy(p.data(), 0, cat, off, p.data().byteSize());
                     off += p.data().byteSize();
                 }
-                String name = OPENCLIP_PREFIX + openClipFromDiffusersName(e.getKey()) + ".in_proj_" + kind.getKey();
+                String name = prefix + openClipFromDiffusersName(e.getKey(), map, pattern) + ".in_proj_" + kind.getKey();
                 out.add(new SafetensorsWriter.Entry(name, parts[0].dtype(), shape, cat));
             }
         return out;
@@ -509,6 +670,7 @@ public final class SingleFileCheckpoint implements AutoCloseable {
             v = v.replace(".ln_1", ".layer_norm1").replace(".ln_2", ".layer_norm2").replace(".c_fc.", ".fc1.")
                     .replace(".c_proj.", ".fc2.").replace(".attn", ".self_attn");
         } else if (orig.startsWith("transformer.text_model.")) v = orig.substring("transformer.".length()); // e.g. position_ids
+        else if (orig.startsWith("text_model.")) v = orig; // the SDXL script writes position_ids unprefixed
         else return null;
         return v;
     }

@@ -87,7 +87,7 @@ public final class SingleFileView {
         if (!FORMAT.equals(n.path("format").asText()))
             throw new SafetensorsException(marker + ": not a Clif single-file view (format " + n.path("format") + ", expected " + FORMAT + ")");
         String component = n.path("component").asText();
-        if (!SingleFileCheckpoint.COMPONENTS.contains(component))
+        if (!SingleFileCheckpoint.XL_COMPONENTS.contains(component))
             throw new SafetensorsException(marker + ": unknown component '" + component + "'");
         String sha = n.path("source_sha256").asText();
         Path source = registered(sha);

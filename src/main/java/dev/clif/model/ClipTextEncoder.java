@@ -16,39 +16,89 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * transformers' {@code CLIPTextModel}: Stable Diffusion's text encoder. Parameters carry transformers'
- * names ({@code text_model.encoder.layers.0.self_attn.q_proj.weight}, ...).
+ * transformers' {@code CLIPTextModel}: Stable Diffusion's text encoder, or {@code CLIPTextModelWithProjection}
+ * (SDXL's second text encoder: {@code text_projection}, no bias, on the pooled output). Parameters carry
+ * transformers' names ({@code text_model.encoder.layers.0.self_attn.q_proj.weight}, ...).
  */
 public final class ClipTextEncoder extends NativeModule {
     /** A buffer older text-encoder checkpoints carry (not a parameter; recomputed as arange). */
     public static final String POSITION_IDS = "text_model.embeddings.position_ids";
 
-    private final ClipTextConfig config;
+    /** The architecture name of a text encoder with projection in config.json / model_index.json. */
+    public static final String WITH_PROJECTION = "CLIPTextModelWithProjection";
 
-    private ClipTextEncoder(MemorySegment out, ClipTextConfig config) {
+    private final ClipTextConfig config;
+    private final boolean withProjection;
+
+    private ClipTextEncoder(MemorySegment out, ClipTextConfig config, boolean withProjection) {
         super(out);
         this.config = config;
+        this.withProjection = withProjection;
     }
 
     /** A model with zeroed float32 weights on the CPU (fill them with {@link #loadWeights}). */
     public static ClipTextEncoder create(ClipTextConfig config) {
+        return create(config, false);
+    }
+
+    /** As {@link #create(ClipTextConfig)}; {@code withProjection} adds {@code text_projection} (CLIPTextModelWithProjection). */
+    public static ClipTextEncoder create(ClipTextConfig config, boolean withProjection) {
         NativeLibrary.load();
         try (Arena arena = Arena.ofConfined()) {
-            byte[] json = config.toNativeJson().getBytes(StandardCharsets.UTF_8);
+            com.fasterxml.jackson.databind.node.ObjectNode node = config.nativeNode();
+            node.put("with_projection", withProjection);
+            byte[] json = ClipTextConfig.json(node).getBytes(StandardCharsets.UTF_8);
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
             NativeLibrary.check(clif_h.clif_clip_text_new(arena.allocateFrom(ValueLayout.JAVA_BYTE, json), json.length, out));
-            return new ClipTextEncoder(out, config);
+            return new ClipTextEncoder(out, config, withProjection);
         }
     }
 
-    /** Loads a text encoder folder (config.json + model.safetensors or shards). */
+    /** Whether config.json names {@code CLIPTextModelWithProjection} among its architectures. */
+    public static boolean namesProjection(Path configJson) {
+        for (com.fasterxml.jackson.databind.JsonNode a : dev.clif.io.ModelFolder.readJson(configJson).path("architectures"))
+            if (WITH_PROJECTION.equals(a.asText())) return true;
+        return false;
+    }
+
+    /**
+     * Loads a text encoder folder (config.json + model.safetensors or shards); with {@code text_projection} when
+     * config.json's architectures name {@code CLIPTextModelWithProjection}.
+     */
     public static ClipTextEncoder load(Path dir, Device device, DType dtype) {
+        return load(dir, namesProjection(dir.resolve("config.json")), device, dtype);
+    }
+
+    /** As {@link #load(Path, Device, DType)} with the projection decided by the caller (e.g. model_index.json's class). */
+    public static ClipTextEncoder load(Path dir, boolean withProjection, Device device, DType dtype) {
         ClipTextConfig config = ClipTextConfig.read(dir.resolve("config.json"));
         double h = config.hiddenSize(); // the token and position embeddings, and per layer the attention and MLP weights
         double atLeast = ((double) config.vocabSize() + config.maxPositionEmbeddings()) * h
                 + config.numHiddenLayers() * (4 * h * h + 2 * h * config.intermediateSize());
         requireWeightsHold(dir, atLeast, "'vocab_size', 'max_position_embeddings', 'hidden_size', 'intermediate_size' and 'num_hidden_layers'");
-        return prepare(create(config), device, dtype, m -> m.loadFolder(dir, Set.of(POSITION_IDS)));
+        return prepare(create(config, withProjection), device, dtype, m -> m.loadFolder(dir, Set.of(POSITION_IDS)));
+    }
+
+    public boolean withProjection() {
+        return withProjection;
+    }
+
+    /**
+     * SDXL's prompt encoding in one pass: hidden_states[index] (before final_layer_norm: the penultimate is
+     * {@code numHiddenLayers - 1}) and the pooled EOS state of the final-layer-normed last layer, projected by
+     * {@code text_projection} when the model has it (CLIPTextModelWithProjection's text_embeds). No autograd.
+     */
+    public Output encodeWithPooled(Tensor inputIds, int index) {
+        checkIds(inputIds, null);
+        if (index < 0 || index > config.numHiddenLayers())
+            throw new IllegalArgumentException("hidden state index " + index + " is outside 0.." + config.numHiddenLayers());
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment hidden = arena.allocate(ValueLayout.ADDRESS);
+            MemorySegment pooled = arena.allocate(ValueLayout.ADDRESS);
+            NativeLibrary.check(clif_h.clif_clip_text_encode(handle(), inputIds.handle(), MemorySegment.NULL, index, 0, hidden, pooled));
+            Tensor h = Tensor.adopt(hidden);
+            return new Output(h, Tensor.adopt(pooled));
+        }
     }
 
     /** Random weights (normal(0, 0.02), norms 1, biases 0) drawn from {@code seed}: for benchmarks and tests. */

@@ -110,6 +110,29 @@ public final class UNet extends NativeModule {
      * @param grad                record autograd (for a backward through the result); false runs without it
      */
     public Tensor forward(Tensor sample, Tensor timesteps, Tensor encoderHiddenStates, boolean grad) {
+        if (config.hasTextTime())
+            throw new IllegalArgumentException(config.source() + ": this UNet has addition_embed_type text_time (SDXL): it needs "
+                    + "text_embeds and time_ids besides encoder_hidden_states (pass a Conditioning with its added part)");
+        return forward(sample, timesteps, encoderHiddenStates, null, null, grad);
+    }
+
+    /** As above for any family: SDXL's added conditioning travels in {@code c} (and must, for a text_time UNet). */
+    public Tensor forward(Tensor sample, Tensor timesteps, Conditioning c, boolean grad) {
+        if (config.hasTextTime() && !c.hasAdded())
+            throw new IllegalArgumentException(config.source() + ": this UNet has addition_embed_type text_time (SDXL): the "
+                    + "conditioning lacks text_embeds and time_ids");
+        if (!config.hasTextTime() && c.hasAdded())
+            throw new IllegalArgumentException(config.source() + ": this UNet has no added conditioning, but text_embeds and time_ids were given");
+        return forward(sample, timesteps, c.hiddenStates(), c.textEmbeds(), c.timeIds(), grad);
+    }
+
+    /**
+     * The forward with SDXL's added conditioning given explicitly.
+     *
+     * @param textEmbeds [B, pooled width] or null (a UNet without added conditioning)
+     * @param timeIds    [B, ids] or null
+     */
+    public Tensor forward(Tensor sample, Tensor timesteps, Tensor encoderHiddenStates, Tensor textEmbeds, Tensor timeIds, boolean grad) {
         long[] s = sample.shape();
         if (s.length != 4 || s[1] != config.inChannels())
             throw new IllegalArgumentException("sample must be [batch, " + config.inChannels() + ", height, width], got "
@@ -123,8 +146,9 @@ public final class UNet extends NativeModule {
             throw new IllegalArgumentException("timesteps must be 0-dim, [1] or [batch=" + s[0] + "], got " + Arrays.toString(t));
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            NativeLibrary.check(clif_h.clif_unet_forward(handle(), sample.handle(), timesteps.handle(),
-                    encoderHiddenStates.handle(), grad ? 1 : 0, out));
+            NativeLibrary.check(clif_h.clif_unet_forward_added(handle(), sample.handle(), timesteps.handle(),
+                    encoderHiddenStates.handle(), textEmbeds == null ? MemorySegment.NULL : textEmbeds.handle(),
+                    timeIds == null ? MemorySegment.NULL : timeIds.handle(), grad ? 1 : 0, out));
             return Tensor.adopt(out);
         }
     }

@@ -28,8 +28,10 @@ import java.util.function.Function;
  * {@code num_attention_heads}; Clif accepts it with the meaning later diffusers versions give it).
  *
  * <p>Supported: CrossAttnDownBlock2D / DownBlock2D, UpBlock2D / CrossAttnUpBlock2D, mid block
- * UNetMidBlock2DCrossAttn or none, positional time embedding, resnet_time_scale_shift "default". Anything else
- * (class or addition embeddings, dual cross-attention, fourier time embedding, gated attention, ...) is refused
+ * UNetMidBlock2DCrossAttn or none, positional time embedding, resnet_time_scale_shift "default", and SDXL's added
+ * conditioning ({@code addition_embed_type: "text_time"}: {@code add_time_proj} over the time ids and
+ * {@code add_embedding} of the pooled text embeds with them). Anything else
+ * (class embeddings, other addition embeddings, dual cross-attention, fourier time embedding, gated attention, ...) is refused
  * with an error naming the field. Fields that diffusers does not use for the supported block types
  * ({@code resnet_skip_time_act}, {@code resnet_out_scale_factor}, {@code cross_attention_norm},
  * {@code mid_block_only_cross_attention}, {@code addition_embed_type_num_heads}) are read and otherwise ignored.
@@ -41,6 +43,9 @@ import java.util.function.Function;
  * @param transformerLayersPerBlock       per down block, per resnet: transformer blocks
  * @param upTransformerLayersPerBlock     per up block, per resnet (reverse_transformer_layers_per_block or the reverse)
  * @param midTransformerLayers            transformer blocks in the mid block's one attention
+ * @param additionEmbedType               null, or "text_time" (SDXL)
+ * @param additionTimeEmbedDim            text_time: the sinusoid width of each time id (0 without)
+ * @param projectionClassEmbeddingsInputDim text_time: pooled text width + time ids x additionTimeEmbedDim (0 without)
  */
 public record UNetConfig(
         String source,
@@ -74,7 +79,10 @@ public record UNetConfig(
         String timestepPostAct,
         int convInKernel,
         int convOutKernel,
-        double dropout) {
+        double dropout,
+        String additionEmbedType,
+        int additionTimeEmbedDim,
+        int projectionClassEmbeddingsInputDim) {
 
     /** The largest default latent size accepted (SD 1.x: 64, SD 2.x: 96, SDXL: 128). */
     public static final int MAX_SAMPLE_SIZE = 1024;
@@ -83,6 +91,7 @@ public record UNetConfig(
     public static final String CROSS_UP = "CrossAttnUpBlock2D";
     public static final String UP = "UpBlock2D";
     public static final String MID = "UNetMidBlock2DCrossAttn";
+    public static final String TEXT_TIME = "text_time";
     private static final Set<String> ACTIVATIONS = Set.of("silu", "swish", "gelu", "mish", "relu");
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -97,6 +106,11 @@ public record UNetConfig(
         numAttentionHeads = List.copyOf(numAttentionHeads);
         transformerLayersPerBlock = transformerLayersPerBlock.stream().map(List::copyOf).toList();
         upTransformerLayersPerBlock = upTransformerLayersPerBlock.stream().map(List::copyOf).toList();
+    }
+
+    /** Whether the UNet takes SDXL's added conditioning (text_embeds and time_ids) besides the text states. */
+    public boolean hasTextTime() {
+        return TEXT_TIME.equals(additionEmbedType);
     }
 
     /** Number of down (= up) blocks. */
@@ -152,6 +166,22 @@ public record UNetConfig(
                 """, "UNetConfig.v2_1()");
     }
 
+    /** Stable Diffusion XL 1.0 base's UNet (stabilityai/stable-diffusion-xl-base-1.0 unet/config.json, 2.6 B parameters). */
+    public static UNetConfig xl() {
+        return parse("""
+                {"_class_name": "UNet2DConditionModel", "act_fn": "silu", "addition_embed_type": "text_time",
+                 "addition_embed_type_num_heads": 64, "addition_time_embed_dim": 256, "attention_head_dim": [5, 10, 20],
+                 "block_out_channels": [320, 640, 1280], "center_input_sample": false, "cross_attention_dim": 2048,
+                 "down_block_types": ["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"],
+                 "downsample_padding": 1, "dual_cross_attention": false, "flip_sin_to_cos": true, "freq_shift": 0,
+                 "in_channels": 4, "layers_per_block": 2, "mid_block_scale_factor": 1, "norm_eps": 1e-05,
+                 "norm_num_groups": 32, "out_channels": 4, "projection_class_embeddings_input_dim": 2816,
+                 "sample_size": 128, "transformer_layers_per_block": [1, 2, 10],
+                 "up_block_types": ["CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"],
+                 "use_linear_projection": true, "upcast_attention": false}
+                """, "UNetConfig.xl()");
+    }
+
     /** Builds the config from a parsed config.json, applying diffusers' defaults and expansions. */
     public static UNetConfig fromJson(JsonNode n, String source) {
         Reader r = new Reader(n, source);
@@ -166,9 +196,21 @@ public record UNetConfig(
                 "only 'default' is supported (the time embedding is added to the resnet features)");
         r.requireString("time_embedding_type", "positional", "only the positional (sinusoidal) time embedding is supported");
         r.requireString("attention_type", "default", "only 'default' attention is supported (no gated / GLIGEN attention)");
-        for (String f : List.of("class_embed_type", "num_class_embeds", "addition_embed_type", "addition_time_embed_dim",
-                "encoder_hid_dim", "encoder_hid_dim_type", "time_cond_proj_dim", "projection_class_embeddings_input_dim"))
-            r.requireNull(f, "class / addition / encoder-projection embeddings are not supported (SD 1.x/2.x UNets have none)");
+        for (String f : List.of("class_embed_type", "num_class_embeds", "encoder_hid_dim", "encoder_hid_dim_type", "time_cond_proj_dim"))
+            r.requireNull(f, "class / encoder-projection embeddings are not supported (SD 1.x/2.x/XL UNets have none)");
+        String added = r.nullableStr("addition_embed_type", null);
+        int addTimeDim = 0, addInDim = 0;
+        if (added == null) {
+            for (String f : List.of("addition_time_embed_dim", "projection_class_embeddings_input_dim"))
+                r.requireNull(f, "given without 'addition_embed_type' (diffusers then ignores it; Clif refuses the ambiguity)");
+        } else if (added.equals(TEXT_TIME)) {
+            Integer d = r.nullableInt("addition_time_embed_dim"), in = r.nullableInt("projection_class_embeddings_input_dim");
+            if (d == null || d < 1) throw r.error("'addition_embed_type' is text_time, so 'addition_time_embed_dim' must be a positive integer");
+            if (in == null || in <= d)
+                throw r.error("'addition_embed_type' is text_time, so 'projection_class_embeddings_input_dim' must be an integer above 'addition_time_embed_dim'");
+            addTimeDim = d;
+            addInDim = in;
+        } else throw r.error("field 'addition_embed_type' is '" + added + "': only text_time (SDXL) is supported");
 
         List<String> down = r.strings("down_block_types", List.of(CROSS_DOWN, CROSS_DOWN, CROSS_DOWN, DOWN));
         List<String> up = r.strings("up_block_types", List.of(UP, CROSS_UP, CROSS_UP, CROSS_UP));
@@ -281,7 +323,7 @@ public record UNetConfig(
                 crossDim, headDim, heads, downTl, upTl, midTl, padding, r.number("mid_block_scale_factor", 1), act, groups,
                 eps, r.bool("use_linear_projection", false), r.bool("upcast_attention", false), timeEmbedDim,
                 r.activation("time_embedding_act_fn", null, true), r.activation("timestep_post_act", null, true), kin, kout,
-                r.number("dropout", 0));
+                r.number("dropout", 0), added, addTimeDim, addInDim);
     }
 
     private static void checkHeads(Reader r, String where, int channels, int heads) {
@@ -339,6 +381,12 @@ public record UNetConfig(
         o.put("use_linear_projection", useLinearProjection);
         o.put("upcast_attention", upcastAttention);
         o.put("conv_norm_out", true);
+        if (additionEmbedType == null) o.putNull("addition_embed_type");
+        else {
+            o.put("addition_embed_type", additionEmbedType);
+            o.put("addition_time_embed_dim", additionTimeEmbedDim);
+            o.put("projection_class_embeddings_input_dim", projectionClassEmbeddingsInputDim);
+        }
         int n = blocks();
         ArrayNode downs = o.putArray("down_blocks");
         for (int i = 0; i < n; i++)

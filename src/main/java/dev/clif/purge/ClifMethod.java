@@ -1,5 +1,6 @@
 package dev.clif.purge;
 
+import dev.clif.model.Conditioning;
 import dev.clif.model.UNet;
 import dev.clif.sampling.DdimScheduler;
 import dev.clif.sampling.StepOutput;
@@ -34,7 +35,7 @@ final class ClifMethod implements PurgeMethod.Stepwise {
     }
 
     /** The last DDIM steps from index {@code from}, returning the final step's x̂0 (with autograd when {@code grad}). */
-    private Tensor chain(UNet unet, DdimScheduler scheduler, Timesteps ts, Tensor x, Tensor context, Tensor uncond, int from, boolean grad) {
+    private Tensor chain(UNet unet, DdimScheduler scheduler, Timesteps ts, Tensor x, Conditioning context, Conditioning uncond, int from, boolean grad) {
         for (int i = from; i < ts.size(); i++) {
             Tensor eps = PurgeStep.predictEps(unet, x, ts.tensor(i).to(x.device()), context, uncond, config.trainGuidance(), grad);
             StepOutput so = scheduler.stepOutput(eps, ts.get(i), x);

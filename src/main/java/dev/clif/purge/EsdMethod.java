@@ -1,6 +1,7 @@
 package dev.clif.purge;
 
 import dev.clif.ClifException;
+import dev.clif.model.Conditioning;
 import dev.clif.tensor.Autocast;
 import dev.clif.tensor.Tensor;
 import dev.clif.tensor.TensorScope;
@@ -29,7 +30,7 @@ final class EsdMethod implements PurgeMethod.Stepwise {
             Tensor epsTrain, both;
             try (Autocast region = m.region(s.xt().device())) {
                 epsTrain = m.trainable().forward(s.xt(), s.tt(), s.context(), true);
-                both = m.frozen().forward(Tensor.cat(0, s.xt(), s.xt()), s.tt(), Tensor.cat(0, s.uncond(), s.context()), false);
+                both = m.frozen().forward(Tensor.cat(0, s.xt(), s.xt()), s.tt(), Conditioning.cat(s.uncond(), s.context()), false);
             }
             Tensor e0 = both.narrow(0, 0, b);
             Tensor ep = both.narrow(0, b, b);

@@ -1,5 +1,6 @@
 package dev.clif.purge;
 
+import dev.clif.model.Conditioning;
 import dev.clif.model.StableDiffusion;
 import dev.clif.model.UNet;
 import dev.clif.sampling.DdimScheduler;
@@ -30,10 +31,10 @@ public sealed interface PurgeMethod permits PurgeMethod.Stepwise, PurgeMethod.Cl
     /**
      * One step's inputs: x_t (drawn by the loop from the frozen model's trajectory, stopped at index {@code stop}), its
      * timestep {@code tt} (a tensor) and ᾱ_t, the conditioning of the step's prompts and the unconditional one (same
-     * batch), and the concept pair's CLIP text direction ΔT.
+     * batch; SDXL's carries its added part), and the concept pair's CLIP text direction ΔT.
      */
     record Step(PurgeStep.Models models, DdimScheduler scheduler, Timesteps timesteps, int stop, Tensor xt, Tensor tt,
-                double alphaProd, Tensor context, Tensor uncond, float[] deltaT) {}
+                double alphaProd, Conditioning context, Conditioning uncond, float[] deltaT) {}
 
     /** A method trained by the loop. */
     non-sealed interface Stepwise extends PurgeMethod {

@@ -2,6 +2,7 @@ package dev.clif.purge;
 
 import dev.clif.model.Autograd;
 import dev.clif.model.ClipModel;
+import dev.clif.model.Conditioning;
 import dev.clif.model.UNet;
 import dev.clif.model.Vae;
 import dev.clif.tensor.Autocast;
@@ -64,17 +65,17 @@ public final class PurgeStep {
      * @param deltaT    the unit text direction of the concept pair
      */
     public static Output run(Models m, Tensor xt, Tensor timestep, double alphaProd, Tensor context, float[] deltaT, Probe probe) {
-        return run(m, xt, timestep, alphaProd, context, null, 0, deltaT, probe);
+        return run(m, xt, timestep, alphaProd, Conditioning.of(context), null, 0, deltaT, probe);
     }
 
     /**
-     * As {@link #run(Models, Tensor, Tensor, double, Tensor, float[], Probe)} with classifier-free guidance on both
-     * predictions when {@code guidance > 1}: ε = ε(x_t, uncond) + g·(ε(x_t, cond) − ε(x_t, uncond)), from one UNet
-     * call on the doubled batch.
+     * As {@link #run(Models, Tensor, Tensor, double, Tensor, float[], Probe)} for any family's conditioning (SDXL's
+     * carries its added part), with classifier-free guidance on both predictions when {@code guidance > 1}:
+     * ε = ε(x_t, uncond) + g·(ε(x_t, cond) − ε(x_t, uncond)), from one UNet call on the doubled batch.
      *
-     * @param uncond the unconditional conditioning [B, 77, D] (used only when guidance &gt; 1)
+     * @param uncond the unconditional conditioning, B rows (used only when guidance &gt; 1)
      */
-    public static Output run(Models m, Tensor xt, Tensor timestep, double alphaProd, Tensor context, Tensor uncond,
+    public static Output run(Models m, Tensor xt, Tensor timestep, double alphaProd, Conditioning context, Conditioning uncond,
                              double guidance, float[] deltaT, Probe probe) {
         Probe p = probe == null ? (n, v) -> {} : probe;
         boolean keepGrads = probe != null && probe.wantsIntermediateGradients();
@@ -145,11 +146,11 @@ public final class PurgeStep {
     }
 
     /** ε from one UNet, with classifier-free guidance when {@code guidance > 1} and {@code uncond} is given. */
-    public static Tensor predictEps(UNet unet, Tensor xt, Tensor t, Tensor context, Tensor uncond, double guidance, boolean grad) {
+    public static Tensor predictEps(UNet unet, Tensor xt, Tensor t, Conditioning context, Conditioning uncond, double guidance, boolean grad) {
         if (uncond == null || !(guidance > 1)) return unet.forward(xt, t, context, grad);
         long b = xt.shape()[0];
         try (TensorScope scope = TensorScope.open()) {
-            Tensor out = unet.forward(Tensor.cat(0, xt, xt), t, Tensor.cat(0, uncond, context), grad);
+            Tensor out = unet.forward(Tensor.cat(0, xt, xt), t, Conditioning.cat(uncond, context), grad);
             Tensor u = out.narrow(0, 0, b);
             Tensor c = out.narrow(0, b, b);
             return scope.keep(Tensor.axpby(1 - guidance, u, guidance, c));

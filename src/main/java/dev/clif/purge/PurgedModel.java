@@ -55,6 +55,19 @@ public final class PurgedModel {
         return dev.clif.io.Sha256.of(files);
     }
 
+    /** Copies the regular files of the (flat) tokenizer folder {@code from} into {@code to}; sub-folders are not followed. */
+    private static void copyTokenizer(Path from, Path to) throws IOException {
+        List<Path> files;
+        try (Stream<Path> s = Files.list(from)) {
+            files = s.filter(Files::isRegularFile).sorted().toList();
+        }
+        for (Path f : files) {
+            Path dst = to.resolve(from.relativize(f).toString());
+            Files.createDirectories(dst.getParent());
+            Files.copy(f, dst);
+        }
+    }
+
     /**
      * Writes the purged folder {@code out}: a copy of {@code base} whose UNet weights have {@code replacements}
      * (by tensor name; dtype and shape must match the base's) in place of the base tensors. Built beside
@@ -79,6 +92,11 @@ public final class PurgedModel {
             for (Path f : files) {
                 Path rel = root.relativize(f);
                 Path dst = tmp.resolve(rel.toString());
+                Path linked = rel.getNameCount() == 1 ? ModelFolder.componentDir(root, rel.toString()) : f;
+                if (!linked.equals(f)) { // a tokenizer link file: its relative target would not resolve from the copy
+                    copyTokenizer(linked, dst);
+                    continue;
+                }
                 Files.createDirectories(dst.getParent());
                 if (rewritten.contains(f)) {
                     // a single file's UNet view becomes real weights: the purged UNet is new

@@ -9,6 +9,7 @@ import dev.clif.model.AdamW;
 import dev.clif.model.Autograd;
 import dev.clif.model.ClipImageProcessor;
 import dev.clif.model.ClipModel;
+import dev.clif.model.Conditioning;
 import dev.clif.model.StableDiffusion;
 import dev.clif.model.UNet;
 import dev.clif.sampling.DdimScheduler;
@@ -75,8 +76,8 @@ public final class Purger {
         this.config = config;
         this.modelDir = modelDir;
         this.clipDir = clipDir;
-        for (String c : new String[] {"tokenizer", "text_encoder", "unet", "vae", "scheduler"})
-            if (!Files.isDirectory(modelDir.resolve(c)))
+        for (String c : StableDiffusion.requiredComponents(modelDir))
+            if (!Files.isDirectory(ModelFolder.componentDir(modelDir, c)))
                 throw new ClifException(modelDir + ": not a Stable Diffusion folder (no " + c + "/)");
         this.method = PurgeMethod.of(config);
         if (!(method instanceof PurgeMethod.ClosedForm)) {
@@ -163,8 +164,12 @@ public final class Purger {
             List<List<String>> pairPrompts = new ArrayList<>();
             for (ConceptPair p : config.concepts())
                 pairPrompts.add(prompts == null ? List.of(p.source()) : PromptList.forConcept(prompts, p));
-            Conditioning cond = new Conditioning(sd);
-            Tensor uncond1 = cond.get("");
+            int size = config.imageSize() == 0 ? sd.defaultImageSize() : config.imageSize();
+            int f = sd.vaeScaleFactor();
+            if (size % f != 0) throw new ClifException("image size " + size + " must be a multiple of " + f);
+            PromptCache cond = new PromptCache(sd, size);
+            // the unconditional branch: the empty prompt (zeros for an SDXL folder with force_zeros_for_empty_prompt)
+            Conditioning uncond1 = sd.condition(List.of(""), 0, size, size, true).detachFromScope();
             KvPreservation kv = null;
             try {
             if (config.preservesKv()) {
@@ -175,9 +180,6 @@ public final class Purger {
                         preservePrompts.size(), kv.names().size(), config.preserveKvWeight());
             }
 
-            int size = config.imageSize() == 0 ? sd.defaultImageSize() : config.imageSize();
-            int f = sd.vaeScaleFactor();
-            if (size % f != 0) throw new ClifException("image size " + size + " must be a multiple of " + f);
             long[] latentShape = {config.batch(), trainable.config().inChannels(), size / f, size / f};
             DdimScheduler scheduler = new DdimScheduler(sd.schedulerConfig());
             Timesteps ts = scheduler.setTimesteps(config.ddimSteps());
@@ -238,6 +240,7 @@ public final class Purger {
             } finally {
                 if (kv != null) kv.close();
                 cond.close();
+                uncond1.close();
             }
         }
     }
@@ -300,7 +303,7 @@ public final class Purger {
         return (z ^ (z >>> 31)) & Long.MAX_VALUE;
     }
 
-    private StepResult step(PurgeMethod.Stepwise method, int step, PurgeStep.Models m, DdimScheduler scheduler, Timesteps ts, Conditioning cond, Tensor uncond1,
+    private StepResult step(PurgeMethod.Stepwise method, int step, PurgeStep.Models m, DdimScheduler scheduler, Timesteps ts, PromptCache cond, Conditioning uncond1,
                             List<float[]> deltaT, List<List<String>> pairPrompts, long[] latentShape) {
         int pairs = config.concepts().size();
         int pair = step % pairs;
@@ -313,10 +316,10 @@ public final class Purger {
         ConceptPair concept = config.concepts().get(pair);
         try (TensorScope scope = TensorScope.open()) {
             List<String> ps = pairPrompts.get(pair);
-            Tensor[] rows = new Tensor[b];
+            Conditioning[] rows = new Conditioning[b];
             for (int i = 0; i < b; i++) rows[i] = cond.get(ps.get((int) (((long) visit * b + i) % ps.size())));
-            Tensor context = b == 1 ? rows[0] : Tensor.cat(0, rows);
-            Tensor uncond = b == 1 ? uncond1 : Tensor.cat(0, Collections.nCopies(b, uncond1).toArray(Tensor[]::new));
+            Conditioning context = Conditioning.cat(rows);
+            Conditioning uncond = Conditioning.cat(Collections.nCopies(b, uncond1).toArray(Conditioning[]::new));
             Tensor noise = Tensor.randn(seed, DType.F32, Device.CPU, latentShape).to(device, dtype);
             int n = config.ddimSteps();
             int stop = config.mode() == PurgeConfig.Mode.CHAIN ? n - config.chainSteps()
@@ -331,17 +334,17 @@ public final class Purger {
             double objective = method.objective(new PurgeMethod.Step(m, scheduler, ts, stop, xt, tt, a, context, uncond, deltaT.get(pair)));
             double preserve = 0;
             if (config.preserves()) {
-                Tensor[] benign = new Tensor[b];
+                Conditioning[] benign = new Conditioning[b];
                 for (int i = 0; i < b; i++)
                     benign[i] = cond.get(preservePrompts.get((int) (((long) step * b + i) % preservePrompts.size())).text());
-                preserve = preserve(m, xt, tt, b == 1 ? benign[0] : Tensor.cat(0, benign), config.preserveWeight());
+                preserve = preserve(m, xt, tt, Conditioning.cat(benign), config.preserveWeight());
             }
             return new StepResult(concept.toString(), t, objective, preserve, config.preserves() ? config.preserveWeight() : 0);
         }
     }
 
     /** The frozen model's DDIM trajectory (no grad, guidance) from {@code noise} down to timesteps[stop]. */
-    private static Tensor denoise(UNet unet, DdimScheduler scheduler, Timesteps ts, Tensor noise, Tensor context, Tensor uncond,
+    private static Tensor denoise(UNet unet, DdimScheduler scheduler, Timesteps ts, Tensor noise, Conditioning context, Conditioning uncond,
                                   double guidance, int stop) {
         Tensor x = noise;
         for (int i = 0; i < stop; i++) { // every tensor here belongs to the caller's (the step's) scope
@@ -355,7 +358,7 @@ public final class Purger {
     }
 
     /** λ·MSE(ε_θ, ε_θ0) on benign conditioning; returns the unweighted MSE. */
-    private static double preserve(PurgeStep.Models m, Tensor xt, Tensor tt, Tensor benign, double weight) {
+    private static double preserve(PurgeStep.Models m, Tensor xt, Tensor tt, Conditioning benign, double weight) {
         try (TensorScope s = TensorScope.open()) {
             Tensor epsTrain, epsFrozen;
             try (Autocast region = m.region(xt.device())) {
@@ -435,12 +438,13 @@ public final class Purger {
     }
 
     /** SD conditioning per prompt, computed once and kept (bounded: the least recently used are dropped). */
-    private static final class Conditioning implements AutoCloseable {
+    private static final class PromptCache implements AutoCloseable {
         private static final int LIMIT = 4096;
         private final StableDiffusion sd;
-        private final Map<String, Tensor> cache = new LinkedHashMap<>(16, 0.75f, true) {
+        private final int size;
+        private final Map<String, Conditioning> cache = new LinkedHashMap<>(16, 0.75f, true) {
             @Override
-            protected boolean removeEldestEntry(Map.Entry<String, Tensor> e) {
+            protected boolean removeEldestEntry(Map.Entry<String, Conditioning> e) {
                 if (size() > LIMIT && !e.getKey().isEmpty()) {
                     e.getValue().close();
                     return true;
@@ -449,23 +453,24 @@ public final class Purger {
             }
         };
 
-        Conditioning(StableDiffusion sd) {
+        PromptCache(StableDiffusion sd, int size) {
             this.sd = sd;
+            this.size = size;
         }
 
-        /** [1, 77, D], owned by the cache (which lives in the purge's scope). */
-        Tensor get(String prompt) {
-            Tensor t = cache.get(prompt);
-            if (t == null) {
-                t = sd.encodePrompts(List.of(prompt), 0).detachFromScope();
-                cache.put(prompt, t);
+        /** One row ([1, 77, D] and SDXL's added part for a size x size image), owned by the cache. */
+        Conditioning get(String prompt) {
+            Conditioning c = cache.get(prompt);
+            if (c == null) {
+                c = sd.condition(List.of(prompt), 0, size, size, false).detachFromScope();
+                cache.put(prompt, c);
             }
-            return t;
+            return c;
         }
 
         @Override
         public void close() {
-            cache.values().forEach(Tensor::close);
+            cache.values().forEach(Conditioning::close);
             cache.clear();
         }
     }

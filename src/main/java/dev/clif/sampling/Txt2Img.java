@@ -1,5 +1,7 @@
 package dev.clif.sampling;
 
+import dev.clif.model.Conditioning;
+import dev.clif.model.SizeConditioning;
 import dev.clif.model.StableDiffusion;
 import dev.clif.tensor.DType;
 import dev.clif.tensor.Device;
@@ -54,6 +56,7 @@ public final class Txt2Img {
 
     private final StableDiffusion model;
     private final SafeLatentDiffusion sld;
+    private final SizeConditioning size;
 
     public Txt2Img(StableDiffusion model) {
         this(model, null);
@@ -61,8 +64,20 @@ public final class Txt2Img {
 
     /** With Safe Latent Diffusion's guidance ({@code sld} null: plain classifier-free guidance). */
     public Txt2Img(StableDiffusion model, SafeLatentDiffusion sld) {
+        this(model, sld, null);
+    }
+
+    private Txt2Img(StableDiffusion model, SafeLatentDiffusion sld, SizeConditioning size) {
         this.model = model;
         this.sld = sld;
+        this.size = size;
+    }
+
+    /** The same sampler with SDXL's micro-conditioning fixed to {@code size} (null: each request's image size, no crop). */
+    public Txt2Img withSizeConditioning(SizeConditioning size) {
+        if (size != null && !model.isXl())
+            throw new IllegalArgumentException("size conditioning (original size, crop, target size) is SDXL's; " + model.folder() + " is not an SDXL model");
+        return new Txt2Img(model, sld, size);
     }
 
     public SafeLatentDiffusion sld() {
@@ -121,17 +136,19 @@ public final class Txt2Img {
             if (scheduler instanceof DdimScheduler ddim && r.eta() > 0) ddim.setEta(r.eta(), r.seed() + 1);
             if (scheduler instanceof EulerAncestralDiscreteScheduler ea)
                 ea.setNoiseSeeds(imageSeeds != null ? imageSeeds : new long[] {r.seed()});
-            Tensor cond = model.encodePrompts(new ArrayList<>(prompts), r.clipSkip());
-            Tensor context = cond;
+            // one conditioning type for every family (SDXL adds pooled text embeds and time ids to the text states)
+            SizeConditioning micro = size != null ? size : SizeConditioning.of(r.width(), r.height());
+            Conditioning cond = model.condition(new ArrayList<>(prompts), r.clipSkip(), micro, false);
+            Conditioning context = cond;
             boolean safe = sld != null && sld.enabled(r.guidance());
             int copies = safe ? 3 : r.guided() ? 2 : 1;
             if (r.guided()) {
-                Tensor uncond = model.encodePrompts(new ArrayList<>(negatives), r.clipSkip());
+                Conditioning uncond = model.condition(new ArrayList<>(negatives), r.clipSkip(), micro, true);
                 if (safe) { // StableDiffusionPipelineSafe's batch order: [uncond, cond, safety concept]
-                    Tensor concept = model.encodePrompts(new ArrayList<>(Collections.nCopies(n, sld.concept())), r.clipSkip());
-                    context = Tensor.cat(0, uncond, cond, concept);
+                    Conditioning concept = model.condition(new ArrayList<>(Collections.nCopies(n, sld.concept())), r.clipSkip(), micro, false);
+                    context = Conditioning.cat(uncond, cond, concept);
                 } else {
-                    context = Tensor.cat(0, uncond, cond); // diffusers' batch order: [uncond, cond]
+                    context = Conditioning.cat(uncond, cond); // diffusers' batch order: [uncond, cond]
                 }
             }
             float[] momentum = null;
@@ -145,7 +162,7 @@ public final class Txt2Img {
                             : copies == 2 ? Tensor.cat(0, latents, latents) : latents;
                     Tensor input = scheduler.scaleModelInput(doubled, t);
                     Tensor tt = timesteps.tensor(i).to(device);
-                    Tensor out = model.unet().forward(input, tt, context, false);
+                    Tensor out = model.predictNoise(input, tt, context, false);
                     Tensor guidedNoise = out;
                     if (safe) {
                         float[] u = out.narrow(0, 0, n).to(Device.CPU, DType.F32).toFloatArray();

@@ -98,6 +98,18 @@ public final class Tensor implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Gives a tensor that belongs to no scope (made in an inner scope and kept) to the innermost open scope of this
+     * thread, as if it had been made there; without an open scope the caller still owns it. Returns it.
+     */
+    public Tensor attachToCurrentScope() {
+        if (scope == null && !closed) {
+            scope = TensorScope.current();
+            if (scope != null) scope.add(this);
+        }
+        return this;
+    }
+
     @Override
     public void close() {
         if (closed) return;

@@ -18,10 +18,10 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The standard configs a single file without --config gets: SD-1.5's and SD-2.1's (768-v), as Clif reads them. */
+/** The standard configs a single file without --config gets: SD-1.5's, SD-2.1's (768-v) and SDXL base's, as Clif reads them. */
 class SingleFileModelsTest {
     private static Path write(String family, Path dir) throws Exception {
-        for (String f : SingleFileModels.CONFIG_FILES) {
+        for (String f : family.equals("sdxl") ? SingleFileModels.XL_CONFIG_FILES : SingleFileModels.CONFIG_FILES) {
             Path p = dir.resolve(family).resolve(f);
             Files.createDirectories(p.getParent());
             Files.write(p, SingleFileModels.builtin(family, f));
@@ -59,5 +59,27 @@ class SingleFileModelsTest {
         long[] ids = tok.encodeBatch(List.of("a"))[0];
         assertEquals(49407, ids[2]);
         assertEquals(0, ids[3], "SD 2.x pads with '!' (id 0)");
+    }
+
+    @Test
+    void sdxlConfigsAreSdxlBases(@TempDir Path tmp) throws Exception {
+        Assumptions.assumeTrue(ShippedModels.present(), "the tokenizer comes with the shapes models");
+        Path d = write("sdxl", tmp);
+        UNetConfig unet = UNetConfig.parse(Files.readString(d.resolve("unet/config.json")), "UNetConfig.xl()");
+        assertEquals(UNetConfig.xl(), unet);
+        assertTrue(dev.clif.model.StableDiffusion.isXlFolder(d));
+        ClipTextConfig t1 = ClipTextConfig.read(d.resolve("text_encoder/config.json"));
+        ClipTextConfig t2 = ClipTextConfig.read(d.resolve("text_encoder_2/config.json"));
+        assertEquals(2048, t1.hiddenSize() + t2.hiddenSize());
+        assertEquals(2816, 6 * unet.additionTimeEmbedDim() + t2.projectionDim());
+        assertTrue(dev.clif.model.ClipTextEncoder.namesProjection(d.resolve("text_encoder_2/config.json")));
+        assertEquals(0.13025, VaeConfig.read(d.resolve("vae/config.json")).scalingFactor(), 0);
+        try (Scheduler s = Scheduler.fromFolder(d.resolve("scheduler"))) {
+            assertEquals("euler", s.kind());
+        }
+        long[] one = ClipTokenizer.load(d.resolve("tokenizer")).encodeBatch(List.of("a"))[0];
+        long[] two = ClipTokenizer.load(d.resolve("tokenizer_2")).encodeBatch(List.of("a"))[0];
+        assertEquals(49407, one[3], "the first tokenizer pads with <|endoftext|>");
+        assertEquals(0, two[3], "the second pads with '!' (id 0), as SDXL's tokenizer_2");
     }
 }
