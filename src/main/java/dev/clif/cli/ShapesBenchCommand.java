@@ -82,7 +82,7 @@ public final class ShapesBenchCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0")
     long seed;
 
-    @Option(names = "--template", description = "CLIF's text templates with {} (repeatable; default: the bench's)")
+    @Option(names = "--template", description = "CLIF's text templates with {} (repeatable; default: the world's captions, \"a {} circle\", \"a {} square\", \"a {} triangle\")")
     List<String> templates;
 
     @Option(names = "--out", defaultValue = "shapes-bench", description = "where bench.json, grid.png and the purged models go")
