@@ -124,8 +124,10 @@ public final class UnlearnDiff {
         float[] gradE = new float[k * hidden];
         double[] losses = new double[s.iterations()];
         try (TensorScope scope = TensorScope.open()) {
-            // Wᵀ restricted to the vocabulary's ids, once: [hidden, V]
-            Tensor w = vocabularyRows(s.vocabulary()).transpose();
+            // dL/dP over the whole table (one matmul with Wᵀ [hidden, vocab]), then the vocabulary's columns on the host
+            Tensor w = encoder.tokenEmbeddings().detach().transpose();
+            int full = Math.toIntExact(w.shape()[1]);
+            float[] gp = new float[k * v];
             for (int it = 0; it < s.iterations(); it++) {
                 int[] prefix = new int[k];
                 for (int r = 0; r < k; r++) prefix[r] = s.vocabulary()[sample(p, r * v, v, rng)];
@@ -133,7 +135,9 @@ public final class UnlearnDiff {
                 try (TensorScope step = TensorScope.open()) {
                     Tensor noise = Tensor.randn(rng.nextLong(), DType.F32, x0.device(), x0.shape()).to(x0.dtype());
                     losses[it] = lossAndGrad(row(prefix, body), k, x0, t, noise, gradE);
-                    float[] gp = Tensor.of(gradE, k, hidden).to(w.device(), w.dtype()).matmul(w).toFloatArray(); // dL/dP [K, V]
+                    float[] all = Tensor.of(gradE, k, hidden).to(w.device(), w.dtype()).matmul(w).toFloatArray(); // [K, vocab]
+                    for (int r = 0; r < k; r++)
+                        for (int j = 0; j < v; j++) gp[r * v + j] = all[r * full + s.vocabulary()[j]];
                     adamStep(p, gp, m, sq, it + 1, s);
                 }
                 for (int r = 0; r < k; r++) SimplexProjection.project(p, r * v, v);
@@ -143,24 +147,6 @@ public final class UnlearnDiff {
         int[] prefix = new int[k];
         for (int r = 0; r < k; r++) prefix[r] = s.vocabulary()[argmax(p, r * v, v)];
         return new Result(prefix, losses[0], losses[losses.length - 1], losses);
-    }
-
-    /** The token-embedding rows of {@code ids}, [V, hidden]. */
-    private Tensor vocabularyRows(int[] ids) {
-        long[][] row = new long[1][ids.length];
-        for (int i = 0; i < ids.length; i++) row[0][i] = ids[i];
-        long vocab;
-        try (Tensor table = encoder.tokenEmbeddings()) {
-            vocab = table.shape()[0];
-        }
-        if (ids.length == vocab) {
-            boolean identity = true;
-            for (int i = 0; i < ids.length && identity; i++) identity = ids[i] == i;
-            if (identity) return encoder.tokenEmbeddings().detach();
-        }
-        try (Tensor e = encoder.embed(row)) {
-            return e.reshape(ids.length, encoder.config().hiddenSize());
-        }
     }
 
     /** torch.optim.Adam with L2 weight decay, on the straight-through gradient hardtanh(g). */

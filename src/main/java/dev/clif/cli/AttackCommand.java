@@ -103,9 +103,16 @@ public final class AttackCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "continue the attack in --out")
     boolean resume;
 
+    @Option(names = "--threads", description = "threads of libtorch's pool (default: libtorch's; 1 ran the shapes-world searches 5x faster on a shared 2-core machine)")
+    Integer threads;
+
     @Override
     public Integer call() {
         if (limit != null && limit < 1) throw new ClifException("--limit must be at least 1, got " + limit);
+        if (threads != null) {
+            if (threads < 1) throw new ClifException("--threads must be at least 1, got " + threads);
+            Device.setThreads(threads);
+        }
         AttackConfig.Builder b = AttackConfig.builder().prompts(prompts).method(AttackConfig.Method.parse(method))
                 .filter(new PromptSet.Filter(categories, false, limit)).tokens(tokens).iterations(iterations)
                 .imagesPerPrompt(imagesPerPrompt).steps(steps).seed(seed).device(Device.parse(device).check()).batch(batch).out(out)
