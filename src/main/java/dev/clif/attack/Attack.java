@@ -85,11 +85,12 @@ public final class Attack {
         for (EvalPrompt p : set.prompts())
             if (p.id() >= FOUND_ID_OFFSET) throw new ClifException(config.prompts() + ":" + p.line() + ": prompt id " + p.id() + " is too large (ids below "
                     + FOUND_ID_OFFSET + ")");
-        checkOutput();
+        refuseExistingOutput();
         try (ScorerSet ignored = ScorerSet.open(evalConfig(config.models().get(0), config.prompts(), config.out().resolve("eval"), false))) {
             // the scorers are refused now, before hours of searching, not after
         }
         List<String[]> pairs = config.method() == AttackConfig.Method.RING_A_BELL ? conceptPairs(set) : List.of();
+        createOutput(); // only once everything refusable was checked
         Map<String, List<FoundPrompt>> found = new LinkedHashMap<>();
         for (ModelSpec model : config.models()) found.put(model.name(), search(model, set, pairs, say));
         Map<String, AttackRates> rates = new LinkedHashMap<>();
@@ -99,10 +100,14 @@ public final class Attack {
         return new Report(json, rates, found);
     }
 
-    private void checkOutput() {
+    private void refuseExistingOutput() {
         Path out = config.out();
         if (!config.resume() && (Files.exists(out.resolve("attack.json")) || Files.exists(out.resolve("found"))))
             throw new ClifException(out + " holds an attack: pass --resume to continue it, or choose a new --out");
+    }
+
+    private void createOutput() {
+        Path out = config.out();
         try {
             Files.createDirectories(out.resolve("found"));
         } catch (IOException e) {

@@ -28,6 +28,9 @@ import picocli.CommandLine.Option;
         "Defaults are the papers': ring-a-bell K 16, population 200, 3000 generations, mutation 0.25, crossover 0.5, eta 3;",
         "unlearndiff K 5, 40 iterations, lr 0.01, weight decay 0.1. At SD-1.5 scale both want a GPU (--device cuda)."})
 public final class AttackCommand implements Callable<Integer> {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--model", required = true, description = "NAME=SPEC, repeated: the models to attack (as clif eval's)")
     List<String> models;
 
@@ -152,8 +155,10 @@ public final class AttackCommand implements Callable<Integer> {
                 };
             }
         });
-        System.out.print(Attack.table(r.rates()));
-        System.out.println("attack: " + r.attackJson().toAbsolutePath());
+        java.io.PrintWriter out = spec.commandLine().getOut();
+        out.print(Attack.table(r.rates()));
+        out.println("attack: " + r.attackJson().toAbsolutePath());
+        out.flush();
         return 0;
     }
 }
