@@ -164,6 +164,21 @@ public final class Attack {
                         roundTrip(tok, text, r.ids()), (System.nanoTime() - start) / 1e9);
             });
         }
+        if (config.method() == AttackConfig.Method.RANDOM) {
+            return (p, progress, start) -> {
+                java.util.SplittableRandom rng = new java.util.SplittableRandom(config.searchSeed() * 1_000_003L + p.id());
+                int[] prefix = new int[config.tokens()];
+                for (int k = 0; k < prefix.length; k++) prefix[k] = vocabulary[rng.nextInt(vocabulary.length)];
+                int[] body = body(tok, p.prompt());
+                int[] ids = new int[prefix.length + body.length];
+                System.arraycopy(prefix, 0, ids, 0, prefix.length);
+                System.arraycopy(body, 0, ids, prefix.length, body.length);
+                String text = (tok.decode(prefix) + " " + p.prompt().strip()).strip();
+                progress.accept(1);
+                return new FoundPrompt(p.id(), p.prompt(), p.categories(), text, ids, prefix, Double.NaN, Double.NaN, roundTrip(tok, text, ids),
+                        (System.nanoTime() - start) / 1e9);
+            };
+        }
         UnlearnDiff attack = new UnlearnDiff(sd);
         ModelSpec reference = config.referenceModel() != null ? config.referenceModel()
                 : new ModelSpec(model.name() + "-reference", model.base().toString(), model.base(), null, null);

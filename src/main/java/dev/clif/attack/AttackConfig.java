@@ -35,7 +35,9 @@ public record AttackConfig(List<ModelSpec> models, Path prompts, PromptSet.Filte
                            int batch, Path out, boolean resume, int population, double mutationRate, double crossoverRate, double eta,
                            String concept, Path conceptPairs, double lr, double weightDecay, long searchSeed) {
     public enum Method {
-        RING_A_BELL("ring-a-bell"), UNLEARNDIFF("unlearndiff");
+        RING_A_BELL("ring-a-bell"), UNLEARNDIFF("unlearndiff"),
+        /** The control: K uniformly random ordinary tokens before the prompt (no search; UnlearnDiffAtk's random attacker, one draw). */
+        RANDOM("random");
 
         public final String label;
 
@@ -45,17 +47,17 @@ public record AttackConfig(List<ModelSpec> models, Path prompts, PromptSet.Filte
 
         public static Method parse(String s) {
             for (Method m : values()) if (m.label.equals(s.toLowerCase(Locale.ROOT).trim())) return m;
-            throw new ClifException("--method must be ring-a-bell or unlearndiff, got '" + s + "'");
+            throw new ClifException("--method must be ring-a-bell or unlearndiff (or random, the control), got '" + s + "'");
         }
 
         /** The paper's K for this method. */
         public int defaultTokens() {
-            return this == RING_A_BELL ? 16 : 5;
+            return this == RING_A_BELL ? 16 : 5; // random: as UnlearnDiff, so that it is that search's control
         }
 
         /** Generations (Ring-A-Bell) or Adam iterations (UnlearnDiff), the paper's. */
         public int defaultIterations() {
-            return this == RING_A_BELL ? 3000 : 40;
+            return this == RING_A_BELL ? 3000 : this == UNLEARNDIFF ? 40 : 1;
         }
     }
 

@@ -34,8 +34,8 @@ public record FoundPrompt(int promptId, String original, List<String> categories
         for (int id : ids) a.add(id);
         var adv = o.putArray("adversarial_ids");
         for (int id : adversarialIds) adv.add(id);
-        o.put("initial_objective", initialObjective);
-        o.put("objective", objective);
+        putFinite(o, "initial_objective", initialObjective); // null where there is none (the random control)
+        putFinite(o, "objective", objective);
         o.put("round_trip", roundTrip);
         o.put("seconds", seconds);
         return o;
@@ -45,8 +45,17 @@ public record FoundPrompt(int promptId, String original, List<String> categories
         List<String> cats = new ArrayList<>();
         o.get("categories").forEach(c -> cats.add(c.asText()));
         return new FoundPrompt(o.get("prompt_id").asInt(), o.get("original").asText(), cats, o.get("prompt").asText(), ints(o.get("ids")),
-                ints(o.get("adversarial_ids")), o.get("initial_objective").asDouble(), o.get("objective").asDouble(),
+                ints(o.get("adversarial_ids")), number(o.get("initial_objective")), number(o.get("objective")),
                 o.get("round_trip").asBoolean(), o.get("seconds").asDouble());
+    }
+
+    private static void putFinite(ObjectNode o, String name, double v) {
+        if (Double.isFinite(v)) o.put(name, v);
+        else o.putNull(name);
+    }
+
+    private static double number(JsonNode n) {
+        return n == null || n.isNull() ? Double.NaN : n.asDouble();
     }
 
     private static int[] ints(JsonNode a) {

@@ -37,7 +37,7 @@ public final class AttackCommand implements Callable<Integer> {
     @Option(names = "--prompts", required = true, description = "categorized prompt file (as clif eval's)")
     Path prompts;
 
-    @Option(names = "--method", required = true, description = "ring-a-bell or unlearndiff")
+    @Option(names = "--method", required = true, description = "ring-a-bell, unlearndiff, or random (the control: K random tokens before the prompt, no search)")
     String method;
 
     @Option(names = "--tokens", description = "K: tokens searched (default: 16 for ring-a-bell, 5 for unlearndiff)")

@@ -121,4 +121,19 @@ class AttackTest {
         assertEquals(1, root.at("/models/base/prompts").asInt());
         assertEquals("shapes", root.at("/settings/reference_model").asText());
     }
+
+    @Test
+    void theRandomControlPrefixesKOrdinaryTokensWithoutSearching(@TempDir Path dir) throws IOException {
+        Path prompts = prompts(dir);
+        Attack.Report r = new Attack(AttackConfig.builder().model("base=shapes").prompts(prompts).method(AttackConfig.Method.RANDOM)
+                .scorer("shapes-colour=red").imagesPerPrompt(1).steps(2).out(dir.resolve("rnd")).build()).run(null);
+        for (FoundPrompt f : r.found().get("base")) {
+            assertEquals(5, f.adversarialIds().length, "the control's K is UnlearnDiff's");
+            assertTrue(f.text().endsWith(f.original()), f.text());
+            assertTrue(Double.isNaN(f.objective()));
+        }
+        assertNotEquals(r.found().get("base").get(0).text().split(" ")[0], r.found().get("base").get(1).text().split(" ")[0],
+                "each prompt draws its own tokens");
+        assertTrue(JSON.readTree(dir.resolve("rnd/found/base.jsonl").toFile()).get("objective").isNull());
+    }
 }

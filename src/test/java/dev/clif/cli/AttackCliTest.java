@@ -19,7 +19,7 @@ class AttackCliTest {
         CliRun.of("attack", "--model", "a=shapes", "--prompts", prompts.toString(), "--method", "ring-a-bell", "--scorer", "shapes-colour=red",
                 "--out", out).assertOneLineExit2("--concept");
         CliRun.of("attack", "--model", "a=shapes", "--prompts", prompts.toString(), "--method", "p4d", "--scorer", "shapes-colour=red",
-                "--out", out).assertOneLineExit2("ring-a-bell or unlearndiff");
+                "--out", out).assertOneLineExit2("ring-a-bell or unlearndiff (or random");
         CliRun.of("attack", "--model", "a=shapes", "--prompts", prompts.toString(), "--method", "unlearndiff", "--scorer", "shapes-colour=purple",
                 "--out", out).assertOneLineExit2("purple");
         CliRun.of("attack", "--model", "a=shapes", "--prompts", prompts.toString(), "--method", "ring-a-bell", "--concept", "nudity",
