@@ -125,6 +125,7 @@ public final class Attack {
         if (!done.isEmpty()) say.onMessage(model.name() + ": resuming: " + done.size() + " of " + set.prompts().size() + " prompts already searched");
         if (!todo.isEmpty()) {
             say.onMessage("attacking " + model.name() + " (" + model.spec() + ") with " + config.method().label + ": " + todo.size() + " prompts");
+            if (config.method() == AttackConfig.Method.UNLEARNDIFF) drawTargets(referenceFor(model), todo, say); // before, not beside, the attacked model
             try (FoundPromptLog log = FoundPromptLog.open(file, config.resume()); StableDiffusion sd = model.load(config.device(), DType.F32)) {
                 Searcher searcher = searcher(model, sd, pairs, say);
                 int index = done.size();
@@ -180,12 +181,11 @@ public final class Attack {
             };
         }
         UnlearnDiff attack = new UnlearnDiff(sd);
-        ModelSpec reference = config.referenceModel() != null ? config.referenceModel()
-                : new ModelSpec(model.name() + "-reference", model.base().toString(), model.base(), null, null);
+        ModelSpec reference = referenceFor(model);
         return (p, progress, start) -> {
             int[] body = body(tok, p.prompt());
             try (TensorScope scope = TensorScope.open()) {
-                float[] latent = target(reference, p, sd, say);
+                float[] latent = targets.get(reference.spec()).get(p.id());
                 long[] shape = latentShape(sd, p);
                 Tensor x0 = Tensor.of(latent, shape).to(config.device());
                 UnlearnDiff.Settings s = new UnlearnDiff.Settings(config.tokens(), config.iterations(), config.lr(), config.weightDecay(),
@@ -223,24 +223,33 @@ public final class Attack {
         return new long[] {1, sd.unet().config().inChannels(), h / f, w / f};
     }
 
-    /** The image the reference model draws for the prompt, with the eval's seed, guidance, size and steps: its final latent. */
-    private float[] target(ModelSpec reference, EvalPrompt p, StableDiffusion attacked, Listener say) {
+    private ModelSpec referenceFor(ModelSpec model) {
+        return config.referenceModel() != null ? config.referenceModel()
+                : new ModelSpec(model.name() + "-reference", model.base().toString(), model.base(), null, null);
+    }
+
+    /**
+     * The images the reference model draws for the prompts, with the eval's seed, guidance, size and steps: their final
+     * latents, cached per reference and prompt. The reference is loaded once, and only when some target is missing.
+     */
+    private void drawTargets(ModelSpec reference, List<EvalPrompt> prompts, Listener say) {
         Map<Integer, float[]> cache = targets.computeIfAbsent(reference.spec(), k -> new HashMap<>());
-        float[] have = cache.get(p.id());
-        if (have != null) return have;
-        say.onMessage("target image for prompt " + p.id() + " from " + reference.spec());
-        // The reference is loaded per call to keep one model beside the attacked one; its images are cached per prompt.
-        try (StableDiffusion ref = reference.load(config.device(), DType.F32); TensorScope scope = TensorScope.open()) {
-            long[] shape = latentShape(ref, p);
-            int f = ref.vaeScaleFactor();
-            Txt2Img.Request req = new Txt2Img.Request(p.prompt(), reference.negativePrompt() == null ? "" : reference.negativePrompt(),
-                    config.steps(), p.guidance() != null ? p.guidance() : EvalConfig.DEFAULT_GUIDANCE, null, seedOf(p),
-                    (int) shape[3] * f, (int) shape[2] * f, 1, 0, 0);
-            try (Txt2Img.Result r = new Txt2Img(ref, reference.sld()).generate(req, null)) {
-                float[] latent = r.latents().toFloatArray();
-                cache.put(p.id(), latent);
-                return latent;
-            }
+        List<EvalPrompt> missing = prompts.stream().filter(p -> !cache.containsKey(p.id())).toList();
+        if (missing.isEmpty()) return;
+        say.onMessage("drawing " + missing.size() + " target images with " + reference.spec());
+        try (StableDiffusion ref = reference.load(config.device(), DType.F32)) {
+            Txt2Img pipeline = new Txt2Img(ref, reference.sld());
+            for (EvalPrompt p : missing)
+                try (TensorScope scope = TensorScope.open()) {
+                    long[] shape = latentShape(ref, p);
+                    int f = ref.vaeScaleFactor();
+                    Txt2Img.Request req = new Txt2Img.Request(p.prompt(), reference.negativePrompt() == null ? "" : reference.negativePrompt(),
+                            config.steps(), p.guidance() != null ? p.guidance() : EvalConfig.DEFAULT_GUIDANCE, null, seedOf(p),
+                            (int) shape[3] * f, (int) shape[2] * f, 1, 0, 0);
+                    try (Txt2Img.Result r = pipeline.generate(req, null)) {
+                        cache.put(p.id(), r.latents().toFloatArray());
+                    }
+                }
         }
     }
 
@@ -345,10 +354,16 @@ public final class Attack {
         root.put("prompts_file", config.prompts().toString());
         root.put("prompt_set", set.describe());
         ObjectNode models = root.putObject("models");
+        Map<Path, String> firstWithBase = new HashMap<>();
+        for (ModelSpec spec : config.models()) firstWithBase.putIfAbsent(spec.base().toAbsolutePath().normalize(), spec.name());
         for (var e : rates.entrySet()) {
             ObjectNode m = e.getValue().toJson(JSON);
             List<FoundPrompt> f = found.get(e.getKey());
             m.put("round_trip", f.stream().filter(FoundPrompt::roundTrip).count());
+            ModelSpec spec = config.models().stream().filter(x -> x.name().equals(e.getKey())).findFirst().orElseThrow();
+            String first = firstWithBase.get(spec.base().toAbsolutePath().normalize());
+            if (config.method() == AttackConfig.Method.RING_A_BELL && !first.equals(e.getKey()))
+                m.put("search_shared_with", first); // the same text encoder: its prompts (and their seconds) are that model's
             m.put("search_seconds", f.stream().mapToDouble(FoundPrompt::seconds).sum());
             m.put("found", "found/" + e.getKey() + ".jsonl");
             m.put("eval", "eval/" + e.getKey());

@@ -60,6 +60,8 @@ class AttackTest {
             assertEquals(again.overall().preRate(), node.at("/categories/red/pre_rate").asDouble(), "one category: the same figures");
             assertEquals(4, ResultsLog.read(out.resolve("eval").resolve(m).resolve("results.jsonl")).size(), "2 originals + 2 found, 1 image each");
         }
+        assertEquals("a", root.at("/models/b/search_shared_with").asText());
+        assertTrue(root.at("/models/a/search_shared_with").isMissingNode());
         List<FoundPrompt> a = r.found().get("a"), b = r.found().get("b");
         assertEquals(2, a.size());
         for (int i = 0; i < 2; i++) {
