@@ -3,12 +3,18 @@ package dev.clif.model;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.clif.TestData;
+import dev.clif.ffi.clif_h;
+import dev.clif.tensor.ClifNativeException;
+import dev.clif.tensor.NativeLibrary;
 import dev.clif.tensor.DType;
 import dev.clif.tensor.Device;
 import dev.clif.tensor.Tensor;
 import dev.clif.tensor.TensorScope;
 import dev.clif.text.ClipTokenizer;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -51,6 +57,25 @@ class ClipTextEmbedsTest {
             assertThrows(RuntimeException.class, () -> enc.forwardEmbeds(embeds, new long[] {0, 77}, null, 0, false), "EOS position outside the sequence");
             assertThrows(IllegalArgumentException.class, () -> enc.forwardEmbeds(Tensor.zeros(DType.F32, Device.CPU, 1, 5, 7), null, null, 0, false));
         }
+    }
+
+    @Test
+    void theExportRefusesNullsWithAMessage() {
+        try (TensorScope s = TensorScope.open(); ClipTextEncoder enc = ClipTextEncoder.load(SD.resolve("text_encoder"), Device.CPU, DType.F32);
+             Arena arena = Arena.ofConfined()) {
+            MemorySegment last = arena.allocate(ValueLayout.ADDRESS), pooled = arena.allocate(ValueLayout.ADDRESS), none = MemorySegment.NULL;
+            Tensor embeds = Tensor.zeros(DType.F32, Device.CPU, 1, 4, enc.config().hiddenSize());
+            refused("inputs_embeds", () -> clif_h.clif_clip_text_forward_embeds(enc.handle(), none, none, none, 0, 0, last, none));
+            refused("eos_positions is needed", () -> clif_h.clif_clip_text_forward_embeds(enc.handle(), embeds.handle(), none, none, 0, 0, last, pooled));
+            refused("no output requested", () -> clif_h.clif_clip_text_forward_embeds(enc.handle(), embeds.handle(), none, none, 0, 0, none, none));
+            refused("clip_skip", () -> clif_h.clif_clip_text_forward_embeds(enc.handle(), embeds.handle(), none, none, 9, 0, last, none));
+            refused("", () -> clif_h.clif_clip_text_forward_embeds(none, embeds.handle(), none, none, 0, 0, last, none));
+        }
+    }
+
+    private static void refused(String message, java.util.function.IntSupplier call) {
+        ClifNativeException e = assertThrows(ClifNativeException.class, () -> NativeLibrary.check(call.getAsInt()));
+        assertTrue(e.getMessage().contains(message), e.getMessage());
     }
 
     @Test
