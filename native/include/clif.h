@@ -171,6 +171,14 @@ int32_t clif_clip_text_new(const char *config_json, int64_t config_len, clif_mod
    the EOS position [batch, hidden]. Either output may be NULL (not computed). */
 int32_t clif_clip_text_forward(clif_module m, clif_tensor input_ids, clif_tensor attention_mask, int32_t clip_skip,
                                int32_t grad, clif_tensor *out_last_hidden, clif_tensor *out_pooled);
+/* The same forward from token embeddings instead of ids (transformers' inputs_embeds): inputs_embeds
+   [batch, seq, hidden] (floating point; converted to the model's dtype and device, differentiably, so with
+   grad = 1 a backward reaches the caller's tensor), position embeddings added inside. Outputs are
+   bit-identical to clif_clip_text_forward when inputs_embeds = token_embedding(ids). eos_positions: integer
+   [batch], where each row's pooled output is taken (may be NULL when out_pooled is NULL). */
+int32_t clif_clip_text_forward_embeds(clif_module m, clif_tensor inputs_embeds, clif_tensor eos_positions,
+                                      clif_tensor attention_mask, int32_t clip_skip, int32_t grad,
+                                      clif_tensor *out_last_hidden, clif_tensor *out_pooled);
 /* transformers' hidden_states[index] (0 = embeddings, num_hidden_layers = last layer), before final_layer_norm. */
 int32_t clif_clip_text_hidden_state(clif_module m, clif_tensor input_ids, clif_tensor attention_mask, int32_t index,
                                     int32_t grad, clif_tensor *out);

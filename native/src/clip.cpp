@@ -118,11 +118,29 @@ at::Tensor TextTransformer::additive_mask(const at::Tensor &attention_mask, int6
 }
 
 at::Tensor TextTransformer::run(const at::Tensor &ids, const at::Tensor &attention_mask, int64_t layers_to_run) const {
-    const int64_t seq = ids.size(1);
-    at::Tensor positions = at::arange(seq, at::TensorOptions().dtype(at::kLong).device(ids.device()));
-    at::Tensor h = at::embedding(token_embedding, ids) + at::embedding(position_embedding, positions).unsqueeze(0);
+    return run_embeds(at::embedding(token_embedding, ids), attention_mask, layers_to_run);
+}
+
+at::Tensor TextTransformer::check_embeds(const at::Tensor &embeds, at::Device device, at::ScalarType dtype) const {
+    check_arg(embeds.defined(), "inputs_embeds is undefined");
+    check_arg(embeds.dim() == 3 && embeds.size(2) == config.hidden_size,
+              "inputs_embeds must be [batch, seq, " + std::to_string(config.hidden_size) + "], got shape " + c10::str(embeds.sizes()));
+    check_arg(at::isFloatingType(embeds.scalar_type()), "inputs_embeds must be floating point");
+    check_arg(embeds.size(0) > 0 && embeds.size(1) > 0, "inputs_embeds is empty: shape " + c10::str(embeds.sizes()));
+    check_arg(embeds.size(1) <= config.max_position_embeddings,
+              "inputs_embeds has " + std::to_string(embeds.size(1)) + " tokens but the model has only " +
+                  std::to_string(config.max_position_embeddings) + " positions");
+    return embeds.to(device, dtype);  // differentiable: the gradient flows back to the caller's tensor
+}
+
+at::Tensor TextTransformer::run_embeds(const at::Tensor &token_embeds, const at::Tensor &attention_mask,
+                                       int64_t layers_to_run) const {
+    // The one path both entries share, so embeds = token_embedding(ids) gives bit-identical outputs.
+    const int64_t seq = token_embeds.size(1);
+    at::Tensor positions = at::arange(seq, at::TensorOptions().dtype(at::kLong).device(token_embeds.device()));
+    at::Tensor h = token_embeds + at::embedding(position_embedding, positions).unsqueeze(0);
     if (layers_to_run == 0) return h;
-    at::Tensor mask = additive_mask(attention_mask, ids.size(0), seq, h.scalar_type(), h.device());
+    at::Tensor mask = additive_mask(attention_mask, token_embeds.size(0), seq, h.scalar_type(), h.device());
     for (int64_t i = 0; i < layers_to_run; i++) h = layers[static_cast<size_t>(i)](h, mask);
     return h;
 }
@@ -135,8 +153,12 @@ at::Tensor TextTransformer::eos_positions(const at::Tensor &ids) const {
 }
 
 at::Tensor TextTransformer::pooled(const at::Tensor &normed_last, const at::Tensor &ids) const {
-    at::Tensor rows = at::arange(ids.size(0), at::TensorOptions().dtype(at::kLong).device(ids.device()));
-    return normed_last.index({rows, eos_positions(ids).to(at::kLong)});
+    return pooled_at(normed_last, eos_positions(ids));
+}
+
+at::Tensor TextTransformer::pooled_at(const at::Tensor &normed_last, const at::Tensor &positions) const {
+    at::Tensor rows = at::arange(normed_last.size(0), at::TensorOptions().dtype(at::kLong).device(normed_last.device()));
+    return normed_last.index({rows, positions.to(normed_last.device(), at::kLong)});
 }
 
 VisionTransformer::VisionTransformer(Module &m, const std::string &p, const TowerConfig &c) : config(c) {
@@ -222,30 +244,74 @@ int32_t clif_clip_text_new(const char *config_json, int64_t len, clif_module *ou
     });
 }
 
+namespace {
+// What clif_clip_text_forward and clif_clip_text_forward_embeds share after the token embedding: the layers,
+// final_layer_norm, clip_skip and the pooled row at each sequence's EOS position.
+void text_forward(const clif::clip::TextTransformer &tt, const at::Tensor &token_embeds, const at::Tensor &mask,
+                  const at::Tensor &positions, int32_t clip_skip, clif_tensor *out_last_hidden, clif_tensor *out_pooled) {
+    const int64_t layers = tt.config.num_hidden_layers;
+    // hidden_states[-(clip_skip + 1)] is the output after (layers - clip_skip) layers; the pooled
+    // output always comes from the last layer.
+    at::Tensor skipped = tt.run_embeds(token_embeds, mask, layers - clip_skip);
+    at::Tensor last = skipped;
+    if (out_pooled != nullptr && clip_skip > 0) {
+        at::Tensor additive =
+            tt.additive_mask(mask, token_embeds.size(0), token_embeds.size(1), last.scalar_type(), last.device());
+        for (int64_t i = layers - clip_skip; i < layers; i++) last = tt.layers[static_cast<size_t>(i)](last, additive);
+    }
+    at::Tensor result = tt.final_layer_norm(skipped);
+    at::Tensor pooled =
+        out_pooled != nullptr ? tt.pooled_at(clip_skip == 0 ? result : tt.final_layer_norm(last), positions) : at::Tensor();
+    if (out_last_hidden != nullptr) *out_last_hidden = wrap(result);
+    if (out_pooled != nullptr) *out_pooled = wrap(pooled);
+}
+
+void check_clip_skip(const clif::clip::TextTransformer &tt, int32_t clip_skip) {
+    const int64_t layers = tt.config.num_hidden_layers;
+    check_arg(clip_skip >= 0 && clip_skip < layers + 1,
+              "clip_skip " + std::to_string(clip_skip) + " is outside 0.." + std::to_string(layers));
+}
+}  // namespace
+
 int32_t clif_clip_text_forward(clif_module m, clif_tensor input_ids, clif_tensor attention_mask, int32_t clip_skip,
                                int32_t grad, clif_tensor *out_last_hidden, clif_tensor *out_pooled) {
     return clif::guard(__func__, [&] {
         auto &model = clif::unwrap_module<clif::clip::TextModel>(m, "clip_text");
         const auto &tt = model.text;
-        const int64_t layers = tt.config.num_hidden_layers;
-        check_arg(clip_skip >= 0 && clip_skip < layers + 1,
-                  "clip_skip " + std::to_string(clip_skip) + " is outside 0.." + std::to_string(layers));
+        check_clip_skip(tt, clip_skip);
         check_arg(out_last_hidden != nullptr || out_pooled != nullptr, "no output requested");
         clif::GradMode mode(grad != 0);
         at::Tensor ids = tt.check_ids(unwrap(input_ids, "input_ids"), model.device());
-        at::Tensor mask = optional_tensor(attention_mask);
-        // hidden_states[-(clip_skip + 1)] is the output after (layers - clip_skip) layers; the pooled
-        // output always comes from the last layer.
-        at::Tensor skipped = tt.run(ids, mask, layers - clip_skip);
-        at::Tensor last = skipped;
-        if (out_pooled != nullptr && clip_skip > 0) {
-            at::Tensor additive = tt.additive_mask(mask, ids.size(0), ids.size(1), last.scalar_type(), last.device());
-            for (int64_t i = layers - clip_skip; i < layers; i++) last = tt.layers[static_cast<size_t>(i)](last, additive);
+        at::Tensor positions = out_pooled != nullptr ? tt.eos_positions(ids) : at::Tensor();
+        text_forward(tt, at::embedding(tt.token_embedding, ids), optional_tensor(attention_mask), positions, clip_skip,
+                     out_last_hidden, out_pooled);
+    });
+}
+
+int32_t clif_clip_text_forward_embeds(clif_module m, clif_tensor inputs_embeds, clif_tensor eos_positions,
+                                      clif_tensor attention_mask, int32_t clip_skip, int32_t grad,
+                                      clif_tensor *out_last_hidden, clif_tensor *out_pooled) {
+    return clif::guard(__func__, [&] {
+        auto &model = clif::unwrap_module<clif::clip::TextModel>(m, "clip_text");
+        const auto &tt = model.text;
+        check_clip_skip(tt, clip_skip);
+        check_arg(out_last_hidden != nullptr || out_pooled != nullptr, "no output requested");
+        clif::GradMode mode(grad != 0);
+        at::Tensor embeds = tt.check_embeds(unwrap(inputs_embeds, "inputs_embeds"), model.device(), model.dtype());
+        at::Tensor positions;
+        if (out_pooled != nullptr) {
+            check_arg(eos_positions != nullptr, "eos_positions is needed for the pooled output");
+            positions = eos_positions->t;
+            check_arg(positions.dim() == 1 && positions.size(0) == embeds.size(0),
+                      "eos_positions must be [" + std::to_string(embeds.size(0)) + "], got shape " + c10::str(positions.sizes()));
+            check_arg(!at::isFloatingType(positions.scalar_type()) && positions.scalar_type() != at::kBool,
+                      "eos_positions must be integer");
+            int64_t lo = positions.min().item<int64_t>(), hi = positions.max().item<int64_t>();
+            check_arg(lo >= 0 && hi < embeds.size(1), "eos_positions holds positions outside 0.." +
+                                                          std::to_string(embeds.size(1) - 1) + " (min " + std::to_string(lo) +
+                                                          ", max " + std::to_string(hi) + ")");
         }
-        at::Tensor result = tt.final_layer_norm(skipped);
-        at::Tensor pooled = out_pooled != nullptr ? tt.pooled(clip_skip == 0 ? result : tt.final_layer_norm(last), ids) : at::Tensor();
-        if (out_last_hidden != nullptr) *out_last_hidden = wrap(result);
-        if (out_pooled != nullptr) *out_pooled = wrap(pooled);
+        text_forward(tt, embeds, optional_tensor(attention_mask), positions, clip_skip, out_last_hidden, out_pooled);
     });
 }
 

@@ -46,9 +46,15 @@ struct TextTransformer {
     // transformers' hidden_states[layers_to_run]: the embeddings followed by the first `layers_to_run`
     // encoder layers (0 = embeddings only), before final_layer_norm. ids already checked.
     at::Tensor run(const at::Tensor &input_ids, const at::Tensor &attention_mask, int64_t layers_to_run) const;
+    // The same from token embeddings [B, S, hidden] (what token_embedding(ids) gives); positions added inside.
+    at::Tensor run_embeds(const at::Tensor &token_embeds, const at::Tensor &attention_mask, int64_t layers_to_run) const;
+    // Validates inputs_embeds ([B, S, hidden], S <= max positions, floating) and moves it to the model's device/dtype.
+    at::Tensor check_embeds(const at::Tensor &embeds, at::Device device, at::ScalarType dtype) const;
     // Index of the pooled (EOS) position per row, as transformers picks it.
     at::Tensor eos_positions(const at::Tensor &input_ids) const;
     at::Tensor pooled(const at::Tensor &normed_last, const at::Tensor &input_ids) const;
+    // The row of each sequence at positions[b] (int [B]).
+    at::Tensor pooled_at(const at::Tensor &normed_last, const at::Tensor &positions) const;
     // Validates ids ([B, S], S <= max positions, ids < vocab) and returns them as int64 on `device`.
     at::Tensor check_ids(const at::Tensor &ids, at::Device device) const;
     at::Tensor additive_mask(const at::Tensor &attention_mask, int64_t batch, int64_t seq, at::ScalarType dtype,

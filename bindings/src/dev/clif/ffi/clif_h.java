@@ -3214,6 +3214,73 @@ public class clif_h extends clif_h$shared {
         }
     }
 
+    private static class clif_clip_text_forward_embeds {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_INT,
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_clip_text_forward_embeds");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_text_forward_embeds(clif_module m, clif_tensor inputs_embeds, clif_tensor eos_positions, clif_tensor attention_mask, int32_t clip_skip, int32_t grad, clif_tensor *out_last_hidden, clif_tensor *out_pooled)
+     * }
+     */
+    public static FunctionDescriptor clif_clip_text_forward_embeds$descriptor() {
+        return clif_clip_text_forward_embeds.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_text_forward_embeds(clif_module m, clif_tensor inputs_embeds, clif_tensor eos_positions, clif_tensor attention_mask, int32_t clip_skip, int32_t grad, clif_tensor *out_last_hidden, clif_tensor *out_pooled)
+     * }
+     */
+    public static MethodHandle clif_clip_text_forward_embeds$handle() {
+        return clif_clip_text_forward_embeds.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_clip_text_forward_embeds(clif_module m, clif_tensor inputs_embeds, clif_tensor eos_positions, clif_tensor attention_mask, int32_t clip_skip, int32_t grad, clif_tensor *out_last_hidden, clif_tensor *out_pooled)
+     * }
+     */
+    public static MemorySegment clif_clip_text_forward_embeds$address() {
+        return clif_clip_text_forward_embeds.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_clip_text_forward_embeds(clif_module m, clif_tensor inputs_embeds, clif_tensor eos_positions, clif_tensor attention_mask, int32_t clip_skip, int32_t grad, clif_tensor *out_last_hidden, clif_tensor *out_pooled)
+     * }
+     */
+    public static int clif_clip_text_forward_embeds(MemorySegment m, MemorySegment inputs_embeds, MemorySegment eos_positions, MemorySegment attention_mask, int clip_skip, int grad, MemorySegment out_last_hidden, MemorySegment out_pooled) {
+        var mh$ = clif_clip_text_forward_embeds.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_clip_text_forward_embeds", m, inputs_embeds, eos_positions, attention_mask, clip_skip, grad, out_last_hidden, out_pooled);
+            }
+            return (int)mh$.invokeExact(m, inputs_embeds, eos_positions, attention_mask, clip_skip, grad, out_last_hidden, out_pooled);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class clif_clip_text_hidden_state {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             clif_h.C_INT,

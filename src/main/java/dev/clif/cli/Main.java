@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
 @Command(name = "clif", mixinStandardHelpOptions = true, versionProvider = VersionCommand.Provider.class,
         description = "Purge unsafe concepts from Stable Diffusion models with directional-CLIP-loss fine-tuning.",
         subcommands = {VersionCommand.class, InspectCommand.class, GenerateCommand.class, CheckGoldenCommand.class, ShapesCommand.class,
-                PurgeCommand.class, ApplyDeltaCommand.class, EvalCommand.class, ReportCommand.class, ConvertCommand.class, ServeCommand.class,
+                PurgeCommand.class, ApplyDeltaCommand.class, EvalCommand.class, AttackCommand.class, ReportCommand.class, ConvertCommand.class, ServeCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     /** Exit code for bad input and failures to do what was asked. */

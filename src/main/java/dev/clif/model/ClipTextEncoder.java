@@ -140,6 +140,84 @@ public final class ClipTextEncoder extends NativeModule {
         }
     }
 
+    /** Name of the token-embedding matrix [vocab, hidden]: row i is what id i feeds the encoder. */
+    public static final String TOKEN_EMBEDDING = "text_model.embeddings.token_embedding.weight";
+
+    /** A handle sharing the token-embedding matrix [vocab, hidden] (the parameter itself: do not modify it). */
+    public Tensor tokenEmbeddings() {
+        return parameter(TOKEN_EMBEDDING);
+    }
+
+    /**
+     * The token embeddings of {@code ids} [batch, seq] as one [batch, seq, hidden] tensor: rows of
+     * {@link #tokenEmbeddings()} copied exactly, so {@link #forwardEmbeds} on it equals {@link #forward} on the ids.
+     */
+    public Tensor embed(long[][] ids) {
+        try (Tensor table = tokenEmbeddings()) {
+            long vocab = table.shape()[0];
+            Tensor[] rows = new Tensor[ids.length];
+            try {
+                for (int b = 0; b < ids.length; b++) {
+                    Tensor[] tokens = new Tensor[ids[b].length];
+                    try {
+                        for (int i = 0; i < tokens.length; i++) {
+                            long id = ids[b][i];
+                            if (id < 0 || id >= vocab)
+                                throw new IllegalArgumentException("token id " + id + " (row " + b + ", position " + i + ") is outside 0.." + (vocab - 1));
+                            tokens[i] = table.narrow(0, id, 1);
+                        }
+                        try (Tensor row = Tensor.cat(0, tokens)) {
+                            rows[b] = row.reshape(1, tokens.length, table.shape()[1]);
+                        }
+                    } finally {
+                        for (Tensor t : tokens) if (t != null) t.close();
+                    }
+                }
+                return Tensor.cat(0, rows);
+            } finally {
+                for (Tensor t : rows) if (t != null) t.close();
+            }
+        }
+    }
+
+    /**
+     * {@link #forward} from token embeddings instead of ids (transformers' {@code inputs_embeds}): position embeddings
+     * are added inside, and with {@code grad} a backward from the outputs reaches {@code inputsEmbeds} (mark it with
+     * {@link Autograd#setRequiresGrad} or build it from a tensor that requires a gradient). Bit-identical to
+     * {@link #forward} when {@code inputsEmbeds} holds the ids' rows ({@link #embed}).
+     *
+     * @param eosPositions per row, where the pooled output is taken (the first EOS of the ids); null when not wanted
+     */
+    public Output forwardEmbeds(Tensor inputsEmbeds, long[] eosPositions, Tensor attentionMask, int clipSkip, boolean grad) {
+        long[] s = inputsEmbeds.shape();
+        if (s.length != 3 || s[2] != config.hiddenSize())
+            throw new IllegalArgumentException("inputs_embeds must be [batch, seq, " + config.hiddenSize() + "], got shape " + Arrays.toString(s));
+        if (s[1] > config.maxPositionEmbeddings())
+            throw new IllegalArgumentException("inputs_embeds has " + s[1] + " tokens but the model has " + config.maxPositionEmbeddings() + " positions");
+        if (eosPositions != null && eosPositions.length != s[0])
+            throw new IllegalArgumentException("eos positions: " + eosPositions.length + " for a batch of " + s[0]);
+        if (clipSkip < 0 || clipSkip > config.numHiddenLayers())
+            throw new IllegalArgumentException("clipSkip " + clipSkip + " is outside 0.." + config.numHiddenLayers());
+        try (Arena arena = Arena.ofConfined(); Tensor eos = eosPositions == null ? null : Tensor.of(eosPositions, eosPositions.length)) {
+            MemorySegment last = arena.allocate(ValueLayout.ADDRESS);
+            MemorySegment pooled = eosPositions == null ? MemorySegment.NULL : arena.allocate(ValueLayout.ADDRESS);
+            NativeLibrary.check(clif_h.clif_clip_text_forward_embeds(handle(), inputsEmbeds.handle(), handleOrNull(eos),
+                    handleOrNull(attentionMask), clipSkip, grad ? 1 : 0, last, pooled));
+            return new Output(Tensor.adopt(last), eosPositions == null ? null : Tensor.adopt(pooled));
+        }
+    }
+
+    /** Where transformers takes the pooled output of a row of ids: the first {@code eos_token_id} (or, for old configs, the largest id). */
+    public long eosPosition(long[] ids) {
+        int best = 0;
+        if (config.eosTokenId() == 2) {
+            for (int i = 1; i < ids.length; i++) if (ids[i] > ids[best]) best = i;
+            return best;
+        }
+        for (int i = 0; i < ids.length; i++) if (ids[i] == config.eosTokenId()) return i;
+        return 0;
+    }
+
     /** The prompt embeddings SD conditions on: last_hidden_state without attention mask, no autograd. */
     public Tensor encode(Tensor inputIds) {
         return encode(inputIds, 0);

@@ -65,6 +65,25 @@ final class BytePairEncoder {
         return new String(out);
     }
 
+    /** The inverse of {@link #byteEncode}: one byte per character of the table, decoded as UTF-8 (bad bytes as U+FFFD). */
+    static String byteDecode(String encoded) {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream(encoded.length());
+        for (int i = 0; i < encoded.length(); i++) {
+            int b = CHAR_TO_BYTE.getOrDefault(encoded.charAt(i), -1);
+            if (b >= 0) bytes.write(b);
+            else bytes.writeBytes(String.valueOf(encoded.charAt(i)).getBytes(StandardCharsets.UTF_8));
+        }
+        return bytes.toString(StandardCharsets.UTF_8);
+    }
+
+    private static final java.util.Map<Character, Integer> CHAR_TO_BYTE = buildCharToByte();
+
+    private static java.util.Map<Character, Integer> buildCharToByte() {
+        java.util.Map<Character, Integer> m = new java.util.HashMap<>();
+        for (int b = 0; b < 256; b++) m.put(BYTE_TO_CHAR[b], b);
+        return m;
+    }
+
     /** The BPE pieces of a byte-encoded word, the last ending in {@code </w>}. */
     List<String> encode(String word) {
         if (word.isEmpty()) {

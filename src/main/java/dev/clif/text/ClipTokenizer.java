@@ -345,6 +345,38 @@ public final class ClipTokenizer {
         return rows;
     }
 
+    /**
+     * Text for token ids, as transformers' {@code CLIPTokenizer.decode(ids, skip_special_tokens=True)}: the tokens
+     * joined, each {@code </w>} a space, the byte encoding undone, trimmed. Special ids (begin, end, pad) are skipped;
+     * an id outside the vocabulary is an error. Encoding the result need not give the same ids back (BPE may merge
+     * differently): callers that need the ids check.
+     */
+    public String decode(int[] ids) {
+        String[] byId = idToToken();
+        StringBuilder joined = new StringBuilder();
+        for (int id : ids) {
+            if (specialIds.containsValue(id)) continue;
+            if (id < 0 || id >= byId.length || byId[id] == null)
+                throw new IllegalArgumentException("token id " + id + " is not in the vocabulary (0.." + (byId.length - 1) + ")");
+            joined.append(byId[id]);
+        }
+        return BytePairEncoder.byteDecode(joined.toString().replace(BytePairEncoder.END_OF_WORD, " ")).strip();
+    }
+
+    private volatile String[] idToToken;
+
+    private String[] idToToken() {
+        String[] t = idToToken;
+        if (t != null) return t;
+        int max = 0;
+        for (int id : vocab.values()) max = Math.max(max, id);
+        for (int id : specialIds.values()) max = Math.max(max, id);
+        t = new String[max + 1];
+        for (Map.Entry<String, Integer> e : vocab.entrySet()) t[e.getValue()] = e.getKey();
+        idToToken = t;
+        return t;
+    }
+
     /** The text's tokens, without begin/end tokens. */
     List<String> tokenize(String text) {
         List<String> out = new ArrayList<>();

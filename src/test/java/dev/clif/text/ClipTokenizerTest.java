@@ -172,4 +172,17 @@ class ClipTokenizerTest {
         ClifException e = assertThrows(ClifException.class, () -> ClipTokenizer.load(dir.resolve("nope")));
         assertTrue(e.getMessage().contains("nope"), e.getMessage());
     }
+
+    @Test
+    void decodeUndoesEncodeAndSkipsSpecialTokens() {
+        for (String text : new String[] {"a photo of an astronaut riding a horse", "naïve café, 3 dogs!", "über 🔥 fire"}) {
+            int[] ids = tokenizer.encode(text);
+            String back = tokenizer.decode(ids);
+            assertArrayEquals(ids, tokenizer.encode(back), "decode then encode gives the ids back: '" + back + "'");
+        }
+        assertEquals("a red circle", tokenizer.decode(tokenizer.encode("A red   circle")), "lower-cased and cleaned as encoded, specials skipped");
+        assertEquals("", tokenizer.decode(new int[] {tokenizer.bosId(), tokenizer.eosId(), tokenizer.padId()}));
+        assertThrows(IllegalArgumentException.class, () -> tokenizer.decode(new int[] {-1}));
+        assertThrows(IllegalArgumentException.class, () -> tokenizer.decode(new int[] {1 << 20}));
+    }
 }
