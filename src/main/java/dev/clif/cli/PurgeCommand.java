@@ -34,7 +34,7 @@ public final class PurgeCommand implements Callable<Integer> {
     @Option(names = "--single-file", description = "also write the purged model as OUT/model.safetensors, the single-file layout A1111 and ComfyUI load")
     boolean singleFile;
 
-    @Option(names = "--clip", description = "CLIP model folder of the loss (vision + text towers); not needed by --method uce")
+    @Option(names = "--clip", description = "CLIP model folder of the loss (vision + text towers), or shapes-clip; not needed by --method uce")
     Path clip;
 
     @Option(names = "--concept", required = true, description = "\"SOURCE=>TARGET\", e.g. \"nudity=>clothed person\" (repeatable)")
@@ -174,7 +174,7 @@ public final class PurgeCommand implements Callable<Integer> {
                 throw new ClifException("--stop-range must look like MIN:MAX, e.g. 0:49, got '" + stopRange + "'");
             }
         }
-        Purger purger = new Purger(b.build(), dev.clif.eval.ModelAliases.resolve(model.toString(), config), clip);
+        Purger purger = new Purger(b.build(), dev.clif.eval.ModelAliases.resolve(model.toString(), config), clip == null ? null : dev.clif.eval.ModelAliases.resolve(clip.toString()));
         Progress[] progress = new Progress[1];
         int[] first = {0};
         PurgeResult r = purger.run(new PurgeListener() {

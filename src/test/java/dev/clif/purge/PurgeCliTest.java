@@ -43,6 +43,15 @@ class PurgeCliTest {
         r.assertOneLineExit2(expected);
     }
 
+    /** The shipped shapes models by name on both sides: --model shapes and the loss model --clip shapes-clip. */
+    @Test
+    void shapesAliasesForTheModelAndTheLossClip() throws IOException {
+        CliRun r = run("purge", "--model", "shapes", "--clip", "shapes-clip", "--concept", "red=>blue", "--steps", "1",
+                "--out", tmp.resolve("shapes").toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(Files.isRegularFile(tmp.resolve("shapes/delta.safetensors")), r.out());
+    }
+
     @Test
     void ucePurgeFromTheCommandLineNeedsNoLossClip() throws IOException {
         Path keep = tmp.resolve("keep.txt");
