@@ -82,7 +82,7 @@ public final class ShapesBenchCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0")
     long seed;
 
-    @Option(names = "--template", description = "CLIF's text templates with {} (repeatable; default: the world's captions, \"a {} circle\", \"a {} square\", \"a {} triangle\")")
+    @Option(names = "--template", description = "CLIF's text templates with {} (repeatable; default: CLIP's photo templates, as clif purge; the world's captions: --template 'a {} circle' --template 'a {} square' --template 'a {} triangle')")
     List<String> templates;
 
     @Option(names = "--out", defaultValue = "shapes-bench", description = "where bench.json, grid.png and the purged models go")

@@ -57,23 +57,12 @@ import java.util.function.Consumer;
  * 5.6% and 2.8% for seeds 0 to 3 while controls stayed at 98.3–100%. Batch 4 because at batch 1 (λ = 0.1, the
  * target's prompts not yet preserved) the purge ended at 34.7% red for seed 0 and 16.7% for seed 1.
  *
- * <p>Why CLIF's text direction is taken over the world's own captions ({@link #WORLD_TEMPLATES}, "a {} circle", …) and
- * not CLIP's photo templates ("a photo of {}."): the shapes CLIP was trained on the world's captions only, so "photo",
- * "rendering" and the like are words it never learnt. At seed 5, 8 images per prompt, the photo templates left
- * 40.3 % yellow (yellow=>magenta), 12.5 % green (green=>yellow), 11.1 % cyan (cyan=>white, controls 90.0 %) and 25.0 %
- * magenta (magenta=>cyan, controls 87.5 %); the world's captions left 22.2 %, 2.8 %, 9.7 % (controls 98.3 %) and
- * 23.6 % (89.2 %). See docs/baselines-shapes.md.
+ * <p>CLIF's text templates ({@code templates}): CLIP's photo templates by default, as {@code clif purge}; the world's own
+ * captions ("a {} circle", "a {} square", "a {} triangle") are words the shapes CLIP was trained on, but at seed 5 they
+ * helped some colours and hurt others (red=>blue: 5.6 % left with the photo templates, 63.9 % with the captions; see
+ * docs/baselines-shapes.md), so they are an option, not the default.
  */
 public final class ShapesBench {
-    /** CLIF's default text templates here: the world's single-shape captions with the colour left open. */
-    public static final List<String> WORLD_TEMPLATES = worldTemplates();
-
-    private static List<String> worldTemplates() {
-        List<String> out = new ArrayList<>();
-        for (dev.clif.shapes.ShapeKind k : dev.clif.shapes.ShapeKind.values()) out.add("a {} " + k.word());
-        return List.copyOf(out);
-    }
-
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     /** The category of the single shapes of colours neither purged nor targeted. */
     public static final String OTHER = "other";
@@ -92,7 +81,7 @@ public final class ShapesBench {
 
         public Config {
             params = params == null || params.isEmpty() ? DEFAULT_PARAMS : List.copyOf(params);
-            templates = templates == null || templates.isEmpty() ? WORLD_TEMPLATES : List.copyOf(templates);
+            templates = templates == null || templates.isEmpty() ? dev.clif.purge.PurgeConfig.DEFAULT_TEMPLATES : List.copyOf(templates);
             if (source == target) throw new ClifException("the concept's source and target colours are the same: " + source.word());
             if (imagesPerPrompt < 1) throw new ClifException("--images must be at least 1");
             if (purgeBatch < 1) throw new ClifException("--purge-batch must be at least 1");
