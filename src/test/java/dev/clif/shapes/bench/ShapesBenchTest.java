@@ -33,6 +33,26 @@ class ShapesBenchTest {
         assertFalse(java.nio.file.Files.exists(tmp.resolve("bench")), "nothing written");
     }
 
+    /** --template reaches CLIF's purge (its report's config) and bench.json; without it, CLIP's photo templates. */
+    @Test
+    void clifTemplatesReachThePurge(@TempDir Path tmp) throws Exception {
+        Path models = ShippedModels.folder();
+        List<String> world = List.of("a {} circle", "a {} square", "a {} triangle");
+        ShapesBench.Config cfg = new ShapesBench.Config(models.resolve("sd"), models.resolve("clip"), Colour.RED, Colour.BLUE,
+                List.of(Baseline.CLIF), 1, 2, 5, 1, 1, 3e-3, 0, 0.15, null, 3, tmp.resolve("bench"), null, world);
+        ShapesBench.Report r = new ShapesBench(cfg).run(null);
+        ObjectMapper json = new ObjectMapper();
+        List<String> recorded = new java.util.ArrayList<>();
+        json.readTree(r.json().toFile()).get("clif_templates").forEach(t -> recorded.add(t.asText()));
+        assertEquals(world, recorded);
+        List<String> used = new java.util.ArrayList<>();
+        json.readTree(tmp.resolve("bench/purge-clif/purge-report.json").toFile()).get("config").get("templates").forEach(t -> used.add(t.asText()));
+        assertEquals(world, used);
+        ShapesBench.Config defaults = new ShapesBench.Config(models.resolve("sd"), models.resolve("clip"), Colour.RED, Colour.BLUE,
+                List.of(Baseline.CLIF), 1, 2, 5, 1, 1, 3e-3, 0, 0.15, null, 3, tmp.resolve("other"));
+        assertEquals(dev.clif.purge.PurgeConfig.DEFAULT_TEMPLATES, defaults.templates());
+    }
+
     @Test
     void benchWritesEveryFieldAndAGrid(@TempDir Path tmp) throws Exception {
         assertTrue(ShippedModels.present(), "this build ships no shapes-world models");
