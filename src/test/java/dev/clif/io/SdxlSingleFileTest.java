@@ -28,22 +28,6 @@ class SdxlSingleFileTest {
         return p;
     }
 
-    private static Map<String, SafetensorsWriter.Entry> byName(List<SafetensorsWriter.Entry> entries) {
-        Map<String, SafetensorsWriter.Entry> m = new TreeMap<>();
-        for (SafetensorsWriter.Entry e : entries) assertNull(m.put(e.name(), e), "twice: " + e.name());
-        return m;
-    }
-
-    private static void assertSameTensors(Map<String, SafetensorsWriter.Entry> expected, Map<String, SafetensorsWriter.Entry> actual, String what) {
-        assertEquals(expected.keySet(), actual.keySet(), what + ": names");
-        for (var e : expected.entrySet()) {
-            SafetensorsWriter.Entry a = actual.get(e.getKey());
-            assertEquals(e.getValue().dtype(), a.dtype(), what + ": dtype of " + e.getKey());
-            assertArrayEquals(e.getValue().shape(), a.shape(), what + ": shape of " + e.getKey());
-            assertEquals(-1L, e.getValue().data().mismatch(a.data()), what + ": bytes of " + e.getKey());
-        }
-    }
-
     @Test
     void tinySdxlFolderToFileAndBackIsExact(@TempDir Path tmp) throws Exception {
         List<SafetensorsFile> open = new ArrayList<>();
@@ -62,7 +46,7 @@ class SdxlSingleFileTest {
                 assertTrue(e.name().startsWith("model.diffusion_model.") || e.name().startsWith("first_stage_model.")
                         || e.name().startsWith("conditioner.embedders.0.transformer.text_model.")
                         || e.name().startsWith("conditioner.embedders.1.model."), e.name());
-            Map<String, SafetensorsWriter.Entry> s = byName(single);
+            Map<String, SafetensorsWriter.Entry> s = SingleFileCheckpointTest.byName(single);
             for (String n : List.of("model.diffusion_model.label_emb.0.0.weight", "model.diffusion_model.label_emb.0.2.bias",
                     "model.diffusion_model.output_blocks.2.2.conv.weight", "model.diffusion_model.input_blocks.3.0.op.weight",
                     "model.diffusion_model.input_blocks.5.1.transformer_blocks.1.attn2.to_k.weight",
@@ -76,7 +60,7 @@ class SdxlSingleFileTest {
                 assertEquals(SingleFileCheckpoint.Family.XL, back.family());
                 assertEquals(SingleFileCheckpoint.XL_COMPONENTS, back.components());
                 assertEquals(List.of(), back.skipped());
-                for (String c : SingleFileCheckpoint.XL_COMPONENTS) assertSameTensors(byName(folder.get(c)), byName(back.component(c)), c);
+                for (String c : SingleFileCheckpoint.XL_COMPONENTS) SingleFileCheckpointTest.assertSameTensors(SingleFileCheckpointTest.byName(folder.get(c)), SingleFileCheckpointTest.byName(back.component(c)), c);
                 Path again = tmp.resolve("again.safetensors");
                 SafetensorsWriter.write(again, SingleFileCheckpoint.toSingleFile(back.component("unet"), back.component("vae"),
                         back.component("text_encoder"), back.component("text_encoder_2")), Map.of());
@@ -146,7 +130,7 @@ class SdxlSingleFileTest {
             Path stability = tmp.resolve("stability.safetensors");
             SafetensorsWriter.write(stability, single, Map.of());
             try (SingleFileCheckpoint ckpt = SingleFileCheckpoint.open(stability)) {
-                SafetensorsWriter.Entry read = byName(ckpt.component("text_encoder_2")).get("text_projection.weight");
+                SafetensorsWriter.Entry read = SingleFileCheckpointTest.byName(ckpt.component("text_encoder_2")).get("text_projection.weight");
                 assertArrayEquals(projection.shape(), read.shape());
                 assertEquals(-1L, projection.data().mismatch(read.data()), "the transpose of Stability's x @ P is diffusers' weight");
                 assertEquals(List.of("conditioner.embedders.1.model.logit_scale"), ckpt.skipped());

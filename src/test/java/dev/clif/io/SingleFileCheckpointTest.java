@@ -26,13 +26,15 @@ class SingleFileCheckpointTest {
         return dev.clif.TestData.goldenPath().resolve("single-file");
     }
 
-    private static Map<String, SafetensorsWriter.Entry> byName(List<SafetensorsWriter.Entry> entries) {
+    /** The entries by name, refusing a name twice (shared with SdxlSingleFileTest). */
+    static Map<String, SafetensorsWriter.Entry> byName(List<SafetensorsWriter.Entry> entries) {
         Map<String, SafetensorsWriter.Entry> m = new TreeMap<>();
         for (SafetensorsWriter.Entry e : entries) assertNull(m.put(e.name(), e), "twice: " + e.name());
         return m;
     }
 
-    private static void assertSameTensors(Map<String, SafetensorsWriter.Entry> expected, Map<String, SafetensorsWriter.Entry> actual, String what) {
+    /** Same names, dtypes, shapes and bytes (shared with SdxlSingleFileTest). */
+    static void assertSameTensors(Map<String, SafetensorsWriter.Entry> expected, Map<String, SafetensorsWriter.Entry> actual, String what) {
         assertEquals(expected.keySet(), actual.keySet(), what + ": names");
         for (var e : expected.entrySet()) {
             SafetensorsWriter.Entry a = actual.get(e.getKey());
