@@ -176,7 +176,9 @@ class ServeProtectionTest {
         ServeConfig config = ServeConfig.defaults(ModelAliases.resolve(ModelAliases.SHAPES)).withBatching(1, 0).withQueue(8, 1000);
         try (Server server = Server.start(config); ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             ServeClient c = new ServeClient(server.baseUrl());
-            CompletableFuture<ServeClient.Reply> longOne = CompletableFuture.supplyAsync(() -> c.post(G, "{\"prompt\":\"a red circle\",\"seed\":1,\"steps\":150}"), pool);
+            // 96² at 150 steps (about 19 s here) outlasts the 1 s deadline many times over (32² did not: a fast CI runner finished it
+            // before the late request's deadline, so the late one ran and got a 200).
+            CompletableFuture<ServeClient.Reply> longOne = CompletableFuture.supplyAsync(() -> c.post(G, "{\"prompt\":\"a red circle\",\"seed\":1,\"steps\":150,\"size\":\"96x96\"}"), pool);
             waitFor(() -> server.metrics().scrape().length > 0 && inFlight(server), 20_000);
             long t0 = System.nanoTime();
             ServeClient.Reply late = c.post(G, "{\"prompt\":\"a blue square\",\"seed\":2,\"steps\":2}");
@@ -199,7 +201,9 @@ class ServeProtectionTest {
         ServeConfig config = ServeConfig.defaults(ModelAliases.resolve(ModelAliases.SHAPES)).withBatching(1, 0);
         try (Server server = Server.start(config); ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             ServeClient c = new ServeClient(server.baseUrl());
-            CompletableFuture<ServeClient.Reply> longOne = CompletableFuture.supplyAsync(() -> c.post(G, "{\"prompt\":\"a red circle\",\"seed\":1,\"steps\":150}"), pool);
+            // 96² at 150 steps (about 19 s here) keeps the first batch running while the second client comes and goes
+            // (32² took about 1 s on a fast runner: too close to the time the disconnect takes to be noticed).
+            CompletableFuture<ServeClient.Reply> longOne = CompletableFuture.supplyAsync(() -> c.post(G, "{\"prompt\":\"a red circle\",\"seed\":1,\"steps\":150,\"size\":\"96x96\"}"), pool);
             waitFor(() -> inFlight(server), 20_000);
             try (Socket s = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
                 byte[] body = "{\"prompt\":\"a blue square\",\"seed\":2,\"steps\":100}".getBytes(StandardCharsets.UTF_8);
