@@ -49,8 +49,9 @@ class ServeSigtermTest {
                 }
             });
             ServeClient c = new ServeClient(url);
+            // 96² at 150 steps (about 19 s here) is still running when the SIGTERM comes; 32² took about 1 s on a fast runner
             CompletableFuture<ServeClient.Reply> inFlight = CompletableFuture.supplyAsync(
-                    () -> c.post("/v1/images/generations", "{\"prompt\":\"a red circle\",\"seed\":1,\"steps\":150}"));
+                    () -> c.post("/v1/images/generations", "{\"prompt\":\"a red circle\",\"seed\":1,\"steps\":150,\"size\":\"96x96\"}"));
             long until = System.currentTimeMillis() + 60_000;
             while (!c.get("/metrics").raw().contains("clif_serve_batch_in_flight 1.0")) {
                 assertTrue(System.currentTimeMillis() < until, "the batch started");
