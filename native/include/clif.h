@@ -285,6 +285,25 @@ int32_t clif_optim_get_state(clif_optim o, int64_t index, clif_tensor *out_exp_a
                              int64_t *out_step);
 int32_t clif_optim_set_state(clif_optim o, int64_t index, clif_tensor exp_avg, clif_tensor exp_avg_sq, int64_t step);
 
+/* ---- routes: which kernel runs an op ------------------------------------------------------------
+   Where two kernels compute the same op on the CPU in float32 (dense: "onednn" | "blas"; attention: "fused" |
+   "matmul", fused only without autograd; conv1x1: "onednn" | "blas"), the first call of each problem key
+   "<op> <dim>=<size>... <dtype> t=<threads>" times the valid routes on its real inputs and keeps the faster
+   (one line on stderr per decision), unless an override forces a route. The table is process-wide. */
+
+/* The table as text, one decision a line: "<key>\t<winner>\t<route>=<median ms>\t..." (every candidate timed).
+   Buffer convention as clif_module_kind: at most `capacity` bytes written, *out_len = the full length. */
+int32_t clif_routes_dump(char *buf, int64_t capacity, int64_t *out_len);
+/* Adds the decisions in `text` (clif_routes_dump's format; blank and '#' lines skipped), replacing those with the
+   same key. A bad line fails naming its number and what is wrong, and adds nothing. out_count may be NULL. */
+int32_t clif_routes_load(const char *text, int64_t len, int64_t *out_count);
+/* Forgets every decision (the next call of each key times again). */
+int32_t clif_routes_clear(void);
+/* Sets the overrides from "op=route,..." (route: one of the op's routes or "calibrate", the default); ops not
+   named calibrate. A forced route runs without timing where it is valid (else the valid one runs). A bad token
+   fails naming it, changing nothing. */
+int32_t clif_routes_set_override(const char *spec, int64_t len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "embeddings.h"
+#include "routes.h"
 
 namespace clif {
 
@@ -131,13 +132,11 @@ at::Tensor fused_attention(const at::Tensor &q_in, const at::Tensor &k, const at
     return out;
 }
 
-// The fused kernel wins where per-op overhead dominates (tiny-sd: 1.8x over matmul-softmax-matmul); on large
-// problems (SD-1.5 at 1024 tokens) BLAS matrix products are several times faster than its row loops.
-constexpr int64_t kFusedMaxWork = int64_t{1} << 22;  // S * T * head_dim multiply-adds per head
-
-bool fused_ok(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v, int64_t heads) {
+// The fused kernel has no backward: it is a route only when autograd records nothing. Whether it beats
+// matmul-softmax-matmul depends on the size (it wins where per-op overhead dominates, tiny-sd; BLAS products
+// win on large problems) and the machine: routes.h times both.
+bool fused_ok(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v) {
     if (at::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad())) return false;
-    if (q.size(1) * k.size(1) * (q.size(2) / heads) > kFusedMaxWork) return false;
     return q.is_cpu() && q.scalar_type() == at::kFloat && k.scalar_type() == at::kFloat &&
            v.scalar_type() == at::kFloat && k.is_contiguous() && v.is_contiguous() && k.size(1) > 0;
 }
@@ -177,17 +176,24 @@ Attention::Attention(Module &m, const std::string &prefix, int64_t query_dim, in
 
 at::Tensor Attention::operator()(const at::Tensor &x, const at::Tensor &context) const {
     const int64_t B = x.size(0), S = x.size(1), T = context.size(1);
-    at::Tensor q = dense(to_q, x), k = dense(to_k, context), v = dense(to_v, context);
+    const at::Tensor q = dense(to_q, x), k = dense(to_k, context), v = dense(to_v, context);
+    auto matmul_route = [&] {
+        // [B, S, H*D] -> [B, H, S, D] (views; the batched matmuls copy what they must).
+        at::Tensor o = attention_core(q.view({B, S, heads, head_dim}).transpose(1, 2),
+                                      k.view({B, T, heads, head_dim}).transpose(1, 2),
+                                      v.view({B, T, heads, head_dim}).transpose(1, 2), scale, upcast);
+        return o.transpose(1, 2).reshape({B, S, heads * head_dim});
+    };
+    std::vector<routes::Route> candidates;
 #if TORCH_VERSION_MAJOR < 2
-    // float32 inference on the CPU: the fused kernel (upcasting is moot in float32).
-    if (fused_ok(q, k, v, heads)) return dense(to_out, fused_attention(q, k, v, heads, head_dim, scale));
+    // float32 inference on the CPU: the fused kernel too (upcasting is moot in float32).
+    if (fused_ok(q, k, v)) candidates.push_back({"fused", [&] { return fused_attention(q, k, v, heads, head_dim, scale); }});
 #endif
-    // [B, S, H*D] -> [B, H, S, D] (views; the batched matmuls copy what they must).
-    q = q.view({B, S, heads, head_dim}).transpose(1, 2);
-    k = k.view({B, T, heads, head_dim}).transpose(1, 2);
-    v = v.view({B, T, heads, head_dim}).transpose(1, 2);
-    at::Tensor o = attention_core(q, k, v, scale, upcast);
-    return dense(to_out, o.transpose(1, 2).reshape({B, S, heads * head_dim}));
+    candidates.push_back({"matmul", matmul_route});
+    at::Tensor o = routes::run(routes::Op::Attention,
+                               {{"B", B}, {"heads", heads}, {"S", S}, {"T", T}, {"head_dim", head_dim}},
+                               q.scalar_type(), candidates);
+    return dense(to_out, o);
 }
 
 FeedForward::FeedForward(Module &m, const std::string &prefix, int64_t dim, int64_t inner)

@@ -3,6 +3,8 @@
 
 #include <cmath>
 
+#include "routes.h"
+
 namespace clif {
 
 Activation parse_activation(const std::string &name, const std::string &field) {
@@ -33,17 +35,8 @@ bool use_onednn(const at::Tensor &x, const at::Tensor &w) {
     return available && x.is_cpu() && x.scalar_type() == at::kFloat && w.scalar_type() == at::kFloat &&
            !clif::autocast_enabled(false);
 }
-}  // namespace
 
-// oneDNN's 1x1 convolution beats the BLAS on small layers (tiny-sd), where call overhead dominates; on large
-// ones (SD-1.5) it re-lays out the weights every call and a plain matrix product is faster.
-constexpr int64_t kOneDnnMaxWork = int64_t{1} << 21;  // rows * in * out multiply-adds
-
-at::Tensor dense(const Linear &l, const at::Tensor &x) {
-    if (!use_onednn(x, l.weight) || x.dim() < 1) return at::linear(x, l.weight, l.bias);
-    const int64_t in = l.weight.size(1), out = l.weight.size(0);
-    const int64_t rows = in == 0 ? 0 : x.numel() / in;
-    if (rows * in * out > kOneDnnMaxWork) return at::linear(x, l.weight, l.bias);
+at::Tensor dense_onednn(const Linear &l, const at::Tensor &x, int64_t rows, int64_t in, int64_t out) {
     at::Tensor x4 = x.reshape({rows, in, 1, 1});
     at::Tensor w4 = l.weight.view({out, in, 1, 1});
     at::Tensor y = at::mkldnn_convolution(x4, w4, l.bias, {0, 0}, {1, 1}, {1, 1}, 1);
@@ -52,10 +45,45 @@ at::Tensor dense(const Linear &l, const at::Tensor &x) {
     return y.view(shape);
 }
 
-at::Tensor conv(const Conv2d &c, const at::Tensor &x) {
-    if (!use_onednn(x, c.weight)) return c(x);
+// A 1x1 convolution as one matrix product per image: [out, in] x [in, h*w].
+at::Tensor conv1x1_blas(const Conv2d &c, const at::Tensor &x) {
+    const int64_t n = x.size(0), in = x.size(1), h = x.size(2), w = x.size(3), out = c.weight.size(0);
+    at::Tensor y = at::matmul(c.weight.view({out, in}), x.reshape({n, in, h * w}));
+    if (c.bias.defined()) y.add_(c.bias.view({out, 1}));
+    return y.view({n, out, h, w});
+}
+
+at::Tensor conv_onednn(const Conv2d &c, const at::Tensor &x) {
     return at::mkldnn_convolution(x.contiguous(), c.weight, c.bias, {c.padding, c.padding}, {c.stride, c.stride},
                                   {1, 1}, 1);
+}
+
+}  // namespace
+
+// Which of oneDNN's 1x1 convolution and the BLAS is faster depends on the layer's size and the machine
+// (oneDNN wins on small layers, where call overhead dominates; on some machines the BLAS wins on large ones,
+// where oneDNN re-lays out the weights every call): routes.h times both per shape.
+at::Tensor dense(const Linear &l, const at::Tensor &x) {
+    if (!use_onednn(x, l.weight) || x.dim() < 1) return at::linear(x, l.weight, l.bias);
+    const int64_t in = l.weight.size(1), out = l.weight.size(0);
+    const int64_t rows = in == 0 ? 0 : x.numel() / in;
+    return routes::run(routes::Op::Dense, {{"rows", rows}, {"in", in}, {"out", out}}, x.scalar_type(),
+                       {{"onednn", [&] { return dense_onednn(l, x, rows, in, out); }},
+                        {"blas", [&] { return at::linear(x, l.weight, l.bias); }}});
+}
+
+// 3x3 (and strided) convolutions always go to oneDNN: at::conv2d picks the same oneDNN kernel for them at SD
+// sizes, so there is nothing to choose. 1x1 convolutions (proj_in/out, conv_shortcut) are matrix products,
+// where the BLAS is a real alternative.
+at::Tensor conv(const Conv2d &c, const at::Tensor &x) {
+    if (!use_onednn(x, c.weight)) return c(x);
+    const bool pointwise = c.weight.dim() == 4 && c.weight.size(2) == 1 && c.weight.size(3) == 1 && c.stride == 1 &&
+                           c.padding == 0 && x.dim() == 4;
+    if (!pointwise) return conv_onednn(c, x);
+    return routes::run(routes::Op::Conv1x1,
+                       {{"n", x.size(0)}, {"in", x.size(1)}, {"out", c.weight.size(0)}, {"h", x.size(2)}, {"w", x.size(3)}},
+                       x.scalar_type(),
+                       {{"onednn", [&] { return conv_onednn(c, x); }}, {"blas", [&] { return conv1x1_blas(c, x); }}});
 }
 
 at::Tensor activate_(Activation act, at::Tensor x) {

@@ -1,6 +1,6 @@
 // Timestep embeddings of the UNet (diffusers embeddings.py: get_timestep_embedding, TimestepEmbedding), the
 // activation functions the UNet's config can name, and the two primitive ops every UNet block uses (dense and
-// conv), routed to oneDNN on the CPU.
+// conv), routed to oneDNN or the BLAS on the CPU.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -18,11 +18,12 @@ Activation parse_activation(const std::string &name, const std::string &field);
 
 at::Tensor activate(Activation act, const at::Tensor &x);
 
-// y = x W^T + b. On the CPU in float32 it runs as a 1x1 oneDNN convolution (several times faster than the
-// reference BLAS Debian's libtorch is often linked against); elsewhere at::linear. Autograd works on both.
+// y = x W^T + b. On the CPU in float32 it runs as a 1x1 oneDNN convolution or through the BLAS (at::linear),
+// whichever routes.h measured faster for this shape; elsewhere at::linear. Autograd works on both.
 at::Tensor dense(const Linear &l, const at::Tensor &x);
-// at::conv2d, but always through oneDNN on the CPU in float32 (libtorch 1.13 picks its slow im2col path for
-// 1x1 kernels and for batch 1 when single-threaded).
+// at::conv2d, but through oneDNN on the CPU in float32 (libtorch 1.13 picks its slow im2col path for 1x1
+// kernels and for batch 1 when single-threaded); 1x1 convolutions go to oneDNN or to a BLAS matrix product,
+// whichever routes.h measured faster for this shape.
 at::Tensor conv(const Conv2d &c, const at::Tensor &x);
 // In place when autograd does not need the input (no grad mode, or x needs no grad); else out of place.
 at::Tensor activate_(Activation act, at::Tensor x);

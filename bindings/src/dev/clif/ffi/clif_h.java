@@ -5167,6 +5167,249 @@ public class clif_h extends clif_h$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+
+    private static class clif_routes_dump {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_LONG,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_routes_dump");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_routes_dump(char *buf, int64_t capacity, int64_t *out_len)
+     * }
+     */
+    public static FunctionDescriptor clif_routes_dump$descriptor() {
+        return clif_routes_dump.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_routes_dump(char *buf, int64_t capacity, int64_t *out_len)
+     * }
+     */
+    public static MethodHandle clif_routes_dump$handle() {
+        return clif_routes_dump.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_routes_dump(char *buf, int64_t capacity, int64_t *out_len)
+     * }
+     */
+    public static MemorySegment clif_routes_dump$address() {
+        return clif_routes_dump.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_routes_dump(char *buf, int64_t capacity, int64_t *out_len)
+     * }
+     */
+    public static int clif_routes_dump(MemorySegment buf, long capacity, MemorySegment out_len) {
+        var mh$ = clif_routes_dump.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_routes_dump", buf, capacity, out_len);
+            }
+            return (int)mh$.invokeExact(buf, capacity, out_len);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_routes_load {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_LONG,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_routes_load");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_routes_load(const char *text, int64_t len, int64_t *out_count)
+     * }
+     */
+    public static FunctionDescriptor clif_routes_load$descriptor() {
+        return clif_routes_load.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_routes_load(const char *text, int64_t len, int64_t *out_count)
+     * }
+     */
+    public static MethodHandle clif_routes_load$handle() {
+        return clif_routes_load.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_routes_load(const char *text, int64_t len, int64_t *out_count)
+     * }
+     */
+    public static MemorySegment clif_routes_load$address() {
+        return clif_routes_load.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_routes_load(const char *text, int64_t len, int64_t *out_count)
+     * }
+     */
+    public static int clif_routes_load(MemorySegment text, long len, MemorySegment out_count) {
+        var mh$ = clif_routes_load.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_routes_load", text, len, out_count);
+            }
+            return (int)mh$.invokeExact(text, len, out_count);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_routes_clear {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_routes_clear");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_routes_clear()
+     * }
+     */
+    public static FunctionDescriptor clif_routes_clear$descriptor() {
+        return clif_routes_clear.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_routes_clear()
+     * }
+     */
+    public static MethodHandle clif_routes_clear$handle() {
+        return clif_routes_clear.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_routes_clear()
+     * }
+     */
+    public static MemorySegment clif_routes_clear$address() {
+        return clif_routes_clear.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_routes_clear()
+     * }
+     */
+    public static int clif_routes_clear() {
+        var mh$ = clif_routes_clear.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_routes_clear");
+            }
+            return (int)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_routes_set_override {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_routes_set_override");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_routes_set_override(const char *spec, int64_t len)
+     * }
+     */
+    public static FunctionDescriptor clif_routes_set_override$descriptor() {
+        return clif_routes_set_override.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_routes_set_override(const char *spec, int64_t len)
+     * }
+     */
+    public static MethodHandle clif_routes_set_override$handle() {
+        return clif_routes_set_override.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_routes_set_override(const char *spec, int64_t len)
+     * }
+     */
+    public static MemorySegment clif_routes_set_override$address() {
+        return clif_routes_set_override.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_routes_set_override(const char *spec, int64_t len)
+     * }
+     */
+    public static int clif_routes_set_override(MemorySegment spec, long len) {
+        var mh$ = clif_routes_set_override.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_routes_set_override", spec, len);
+            }
+            return (int)mh$.invokeExact(spec, len);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
     private static final int CLIF_DEVICE_CPU = (int)-1L;
     /**
      * {@snippet lang=c :

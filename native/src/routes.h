@@ -1,0 +1,45 @@
+// Kernel routes: where two kernels compute the same op (dense: oneDNN 1x1 convolution or BLAS; attention: the
+// fused kernel or matmul-softmax-matmul; 1x1 convolutions: oneDNN or a BLAS matrix product), which one runs is
+// decided per problem (op, shape, dtype, threads) by timing both on the first real inputs of that shape, or by an
+// override. Which kernel wins depends on the machine (SIMD width, cache, BLAS build), so no size threshold holds
+// everywhere; the decisions are dumped as text and reloaded per machine by dev.clif.tensor.KernelRoutes.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace clif::routes {
+
+enum class Op { Dense, Attention, Conv1x1 };
+
+// One candidate kernel for a call: its route name (one of the op's names, see routes.cpp) and a thunk that
+// computes the op's output on the call's real inputs.
+struct Route {
+    const char *name;
+    std::function<at::Tensor()> run;
+};
+
+struct Choice {
+    size_t index = 0;   // into the candidates
+    at::Tensor output;  // the winner's output when calibration just computed it with autograd off, else undefined
+};
+
+// Picks among `candidates` (only the routes valid for this call: the caller filters out e.g. the fused kernel
+// when autograd needs a backward). dims: the problem's sizes, named, in key order.
+Choice choose(Op op, std::initializer_list<std::pair<const char *, int64_t>> dims, at::ScalarType dtype,
+              const std::vector<Route> &candidates);
+
+// Runs the chosen route (or returns the output calibration already computed).
+inline at::Tensor run(Op op, std::initializer_list<std::pair<const char *, int64_t>> dims, at::ScalarType dtype,
+                      const std::vector<Route> &candidates) {
+    Choice c = choose(op, dims, dtype, candidates);
+    return c.output.defined() ? c.output : candidates[c.index].run();
+}
+
+}  // namespace clif::routes
