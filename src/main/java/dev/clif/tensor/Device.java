@@ -93,6 +93,7 @@ public record Device(int index) {
     public static void setThreads(int threads) {
         NativeLibrary.load();
         NativeLibrary.check(clif_h.clif_device_set_num_threads(threads));
+        KernelRoutes.threadsChanged(threads); // kernel routes are measured per thread count
     }
 
     public static int threads() {

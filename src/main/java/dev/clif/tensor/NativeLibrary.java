@@ -49,6 +49,8 @@ public final class NativeLibrary {
                 } catch (UnsatisfiedLinkError e) {
                     throw new ClifException(explain(path, e.getMessage()), e);
                 }
+                // Before loadedFrom is published: no other thread uses the library until its routes are set up.
+                KernelRoutes.init();
                 loadedFrom = path;
                 log.debug("loaded {} (libtorch {})", path, torchVersion());
             } catch (ClifException e) {
@@ -131,9 +133,16 @@ public final class NativeLibrary {
     private static Path cacheDir() {
         String configured = System.getProperty("clif.cache");
         if (configured != null && !configured.isBlank()) return Path.of(configured);
+        return cacheRoot().resolve("native");
+    }
+
+    /** Clif's per-machine cache: {@code -Dclif.cache}, else {@code $XDG_CACHE_HOME/clif}, else {@code ~/.cache/clif}. */
+    static Path cacheRoot() {
+        String configured = System.getProperty("clif.cache");
+        if (configured != null && !configured.isBlank()) return Path.of(configured);
         String xdg = System.getenv("XDG_CACHE_HOME");
         Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
-        return base.resolve("clif").resolve("native");
+        return base.resolve("clif");
     }
 
     private static String sha256(byte[] bytes) {
