@@ -70,12 +70,14 @@ class KernelRoutesUNetTest {
     }
 
     @Test
-    void goldenForwardPassesUnderEitherForcedRoute() {
+    void goldenForwardAndBackwardPassUnderEitherForcedRoute() {
         for (String spec : List.of(ALL_ONEDNN_FUSED, ALL_BLAS_MATMUL)) {
             KernelRoutes.setOverride(spec);
-            List<Comparison> results = GoldenRunner.standard().run(GOLDEN.resolve("cases/unet_forward.json"), Device.CPU);
-            assertFalse(results.isEmpty());
-            for (Comparison r : results) assertTrue(r.pass(), spec + ": " + r.line("unet_forward"));
+            for (String name : List.of("unet_forward", "unet_backward")) {
+                List<Comparison> results = GoldenRunner.standard().run(GOLDEN.resolve("cases/" + name + ".json"), Device.CPU);
+                assertFalse(results.isEmpty());
+                for (Comparison r : results) assertTrue(r.pass(), spec + ": " + r.line(name));
+            }
         }
     }
 
