@@ -184,15 +184,15 @@ at::Tensor Attention::operator()(const at::Tensor &x, const at::Tensor &context)
                                       v.view({B, T, heads, head_dim}).transpose(1, 2), scale, upcast);
         return o.transpose(1, 2).reshape({B, S, heads * head_dim});
     };
-    std::vector<routes::Route> candidates;
+    auto fused_route = [&] { return fused_attention(q, k, v, heads, head_dim, scale); };
+    routes::Route candidates[] = {{"fused", fused_route}, {"matmul", matmul_route}};
+    size_t first = 1;
 #if TORCH_VERSION_MAJOR < 2
     // float32 inference on the CPU: the fused kernel too (upcasting is moot in float32).
-    if (fused_ok(q, k, v)) candidates.push_back({"fused", [&] { return fused_attention(q, k, v, heads, head_dim, scale); }});
+    if (fused_ok(q, k, v)) first = 0;
 #endif
-    candidates.push_back({"matmul", matmul_route});
-    at::Tensor o = routes::run(routes::Op::Attention,
-                               {{"B", B}, {"heads", heads}, {"S", S}, {"T", T}, {"head_dim", head_dim}},
-                               q.scalar_type(), candidates);
+    at::Tensor o = routes::run(routes::Op::Attention, {B, heads, S, T, head_dim}, q.scalar_type(),
+                               c10::ArrayRef<routes::Route>(candidates).slice(first));
     return dense(to_out, o);
 }
 

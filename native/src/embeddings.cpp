@@ -67,7 +67,7 @@ at::Tensor dense(const Linear &l, const at::Tensor &x) {
     if (!use_onednn(x, l.weight) || x.dim() < 1) return at::linear(x, l.weight, l.bias);
     const int64_t in = l.weight.size(1), out = l.weight.size(0);
     const int64_t rows = in == 0 ? 0 : x.numel() / in;
-    return routes::run(routes::Op::Dense, {{"rows", rows}, {"in", in}, {"out", out}}, x.scalar_type(),
+    return routes::run(routes::Op::Dense, {rows, in, out}, x.scalar_type(),
                        {{"onednn", [&] { return dense_onednn(l, x, rows, in, out); }},
                         {"blas", [&] { return at::linear(x, l.weight, l.bias); }}});
 }
@@ -81,7 +81,7 @@ at::Tensor conv(const Conv2d &c, const at::Tensor &x) {
                            c.padding == 0 && x.dim() == 4;
     if (!pointwise) return conv_onednn(c, x);
     return routes::run(routes::Op::Conv1x1,
-                       {{"n", x.size(0)}, {"in", x.size(1)}, {"out", c.weight.size(0)}, {"h", x.size(2)}, {"w", x.size(3)}},
+                       {x.size(0), x.size(1), c.weight.size(0), x.size(2), x.size(3)},
                        x.scalar_type(),
                        {{"onednn", [&] { return conv_onednn(c, x); }}, {"blas", [&] { return conv1x1_blas(c, x); }}});
 }

@@ -13,6 +13,7 @@
 #include <map>
 #include <mutex>
 #include <sstream>
+#include <tuple>
 
 #include "common.h"
 
@@ -20,17 +21,21 @@ namespace clif::routes {
 
 namespace {
 
+constexpr size_t kMaxDims = 5;
+
 struct OpInfo {
     Op op;
     const char *name;
     std::array<const char *, 2> routes;
+    size_t ndims;
+    std::array<const char *, kMaxDims> dims;
 };
 
 // The names are the text format's and the override's vocabulary: renaming one orphans saved tables.
 constexpr std::array<OpInfo, 3> kOps{{
-    {Op::Dense, "dense", {"onednn", "blas"}},
-    {Op::Attention, "attention", {"fused", "matmul"}},
-    {Op::Conv1x1, "conv1x1", {"onednn", "blas"}},
+    {Op::Attention, "attention", {"fused", "matmul"}, 5, {"B", "heads", "S", "T", "head_dim"}},
+    {Op::Conv1x1, "conv1x1", {"onednn", "blas"}, 5, {"n", "in", "out", "h", "w"}},
+    {Op::Dense, "dense", {"onednn", "blas"}, 3, {"rows", "in", "out"}},
 }};
 
 const OpInfo &info(Op op) {
@@ -55,13 +60,24 @@ std::string route_names(const OpInfo &op) {
     return s;
 }
 
+// A problem: compared as numbers on every call (no string is built unless a decision is printed or dumped).
+struct Key {
+    Op op;
+    std::array<int64_t, kMaxDims> dims{};
+    at::ScalarType dtype;
+    int64_t threads;
+    bool operator<(const Key &o) const {
+        return std::tie(op, dims, dtype, threads) < std::tie(o.op, o.dims, o.dtype, o.threads);
+    }
+};
+
 struct Entry {
     std::string winner;
     std::vector<std::pair<std::string, double>> times_ms;  // every candidate's median, in candidate order
 };
 
 std::mutex table_mutex;
-std::map<std::string, Entry> table;  // ordered, so that a dump is stable
+std::map<Key, Entry> table;  // ordered, so that a dump is stable
 // Per op (kOps order): "" = calibrate, else the forced route's name. Guarded by table_mutex.
 std::array<std::string, kOps.size()> forced;
 
@@ -77,13 +93,21 @@ const char *dtype_name(at::ScalarType t) {
     }
 }
 
-bool known_dtype(const std::string &s) { return s == "f32" || s == "f16" || s == "bf16" || s == "f64"; }
+bool parse_dtype(const std::string &s, at::ScalarType &out) {
+    for (at::ScalarType t : {at::kFloat, at::kHalf, at::kBFloat16, at::kDouble}) {
+        if (s == dtype_name(t)) {
+            out = t;
+            return true;
+        }
+    }
+    return false;
+}
 
-std::string make_key(Op op, std::initializer_list<std::pair<const char *, int64_t>> dims, at::ScalarType dtype) {
-    std::string key = info(op).name;
-    for (const auto &d : dims) key += std::string(" ") + d.first + "=" + std::to_string(d.second);
-    key += std::string(" ") + dtype_name(dtype) + " t=" + std::to_string(at::get_num_threads());
-    return key;
+std::string key_text(const Key &k) {
+    const OpInfo &op = info(k.op);
+    std::string text = op.name;
+    for (size_t i = 0; i < op.ndims; i++) text += std::string(" ") + op.dims[i] + "=" + std::to_string(k.dims[i]);
+    return text + " " + dtype_name(k.dtype) + " t=" + std::to_string(k.threads);
 }
 
 std::string format_ms(double ms) {
@@ -111,7 +135,7 @@ double median(std::vector<double> v) {
 }
 
 // Medians of each candidate's timed calls; `outputs` keeps each one's last output.
-std::vector<double> calibrate(const std::vector<Route> &candidates, std::vector<at::Tensor> &outputs) {
+std::vector<double> calibrate(c10::ArrayRef<Route> candidates, std::vector<at::Tensor> &outputs) {
     at::NoGradGuard no_grad;
     const size_t n = candidates.size();
     outputs.assign(n, at::Tensor());
@@ -134,7 +158,7 @@ std::vector<double> calibrate(const std::vector<Route> &candidates, std::vector<
     return medians;
 }
 
-size_t index_of(const std::vector<Route> &candidates, const std::string &name) {
+size_t index_of(c10::ArrayRef<Route> candidates, const std::string &name) {
     for (size_t i = 0; i < candidates.size(); i++)
         if (name == candidates[i].name) return i;
     return candidates.size();
@@ -164,26 +188,36 @@ bool parse_int(const std::string &s, int64_t &out) {
 }
 
 // One dumped line -> (key, entry); throws with what is wrong.
-std::pair<std::string, Entry> parse_line(const std::string &line) {
+std::pair<Key, Entry> parse_line(const std::string &line) {
     std::vector<std::string> fields = split(line, '\t');
     check_arg(fields.size() >= 3, "expected '<key>\\t<winner>\\t<route>=<ms>...', got " +
                                       std::to_string(fields.size()) + " tab-separated field(s)");
-    std::vector<std::string> words = split(fields[0], ' ');
-    check_arg(words.size() >= 3, "key '" + fields[0] + "' is not '<op> <dim>=<n>... <dtype> t=<threads>'");
+    const std::string &text = fields[0];
+    std::vector<std::string> words = split(text, ' ');
+    check_arg(words.size() >= 3, "key '" + text + "' is not '<op> <dim>=<n>... <dtype> t=<threads>'");
     const OpInfo *op = find_op(words[0]);
-    check_arg(op != nullptr, "unknown op '" + words[0] + "' (known: dense, attention, conv1x1)");
-    for (size_t i = 1; i + 2 < words.size(); i++) {
-        const size_t eq = words[i].find('=');
+    check_arg(op != nullptr, "unknown op '" + words[0] + "' (known: attention, conv1x1, dense)");
+    Key key{op->op, {}, at::kFloat, 0};
+    const size_t ndims = words.size() - 3;
+    for (size_t i = 0; i < ndims; i++) {
+        const std::string &w = words[i + 1];
+        const size_t eq = w.find('=');
         int64_t v = 0;
-        check_arg(eq != std::string::npos && eq > 0 && parse_int(words[i].substr(eq + 1), v),
-                  "key '" + fields[0] + "': '" + words[i] + "' is not <dim>=<size>");
+        check_arg(eq != std::string::npos && eq > 0 && parse_int(w.substr(eq + 1), v),
+                  "key '" + text + "': '" + w + "' is not <dim>=<size>");
+        if (i < kMaxDims) key.dims[i] = v;
     }
-    check_arg(known_dtype(words[words.size() - 2]), "key '" + fields[0] + "': unknown dtype '" +
-                                                        words[words.size() - 2] + "'");
+    check_arg(parse_dtype(words[words.size() - 2], key.dtype),
+              "key '" + text + "': unknown dtype '" + words[words.size() - 2] + "'");
     const std::string &t = words.back();
-    int64_t threads = 0;
-    check_arg(t.rfind("t=", 0) == 0 && parse_int(t.substr(2), threads) && threads > 0,
-              "key '" + fields[0] + "': '" + t + "' is not t=<threads>");
+    check_arg(t.rfind("t=", 0) == 0 && parse_int(t.substr(2), key.threads) && key.threads > 0,
+              "key '" + text + "': '" + t + "' is not t=<threads>");
+    bool names_match = ndims == op->ndims;
+    for (size_t i = 0; names_match && i < ndims; i++)
+        names_match = words[i + 1].substr(0, words[i + 1].find('=')) == op->dims[i];
+    std::string expected;
+    for (size_t i = 0; i < op->ndims; i++) expected += std::string(i == 0 ? "" : " ") + op->dims[i] + "=<n>";
+    check_arg(names_match, "key '" + text + "': " + op->name + " takes " + expected);
     Entry e;
     e.winner = fields[1];
     check_arg(has_route(*op, e.winner), "unknown route '" + e.winner + "' for " + op->name + " (use " +
@@ -199,14 +233,14 @@ std::pair<std::string, Entry> parse_line(const std::string &line) {
                   "'" + fields[i] + "': '" + value + "' is not a time in ms");
         e.times_ms.emplace_back(route, ms);
     }
-    return {fields[0], e};
+    return {key, e};
 }
 
 std::string dump_text() {
     std::lock_guard<std::mutex> lock(table_mutex);
     std::string out;
     for (const auto &[key, e] : table) {
-        out += key + "\t" + e.winner;
+        out += key_text(key) + "\t" + e.winner;
         for (const auto &[route, ms] : e.times_ms) out += "\t" + route + "=" + format_ms(ms);
         out += "\n";
     }
@@ -215,11 +249,12 @@ std::string dump_text() {
 
 }  // namespace
 
-Choice choose(Op op, std::initializer_list<std::pair<const char *, int64_t>> dims, at::ScalarType dtype,
-              const std::vector<Route> &candidates) {
+Choice choose(Op op, std::initializer_list<int64_t> dims, at::ScalarType dtype, c10::ArrayRef<Route> candidates) {
     check_arg(!candidates.empty(), std::string(info(op).name) + ": no valid route");
     if (candidates.size() == 1) return {0, {}};
-    const std::string key = make_key(op, dims, dtype);
+    check_arg(dims.size() == info(op).ndims, std::string(info(op).name) + ": wrong number of key sizes");
+    Key key{op, {}, dtype, at::get_num_threads()};
+    std::copy(dims.begin(), dims.end(), key.dims.begin());
     {
         std::lock_guard<std::mutex> lock(table_mutex);
         const std::string &force = forced[op_slot(op)];
@@ -248,7 +283,7 @@ Choice choose(Op op, std::initializer_list<std::pair<const char *, int64_t>> dim
         inserted = table.emplace(key, e).second;
     }
     if (inserted) {
-        std::string line = "clif routes: " + key + ":";
+        std::string line = "clif routes: " + key_text(key) + ":";
         for (size_t i = 0; i < candidates.size(); i++)
             line += std::string(i == 0 ? " " : ", ") + candidates[i].name + " " + format_ms(ms[i]) + " ms";
         line += std::string(" -> ") + e.winner + "\n";
@@ -276,7 +311,7 @@ int32_t clif_routes_load(const char *text, int64_t len, int64_t *out_count) {
     return clif::guard(__func__, [&] {
         clif::check_arg(len >= 0 && (len == 0 || text != nullptr), "text is NULL or len is negative");
         const std::string all(text == nullptr ? "" : text, static_cast<size_t>(len));
-        std::vector<std::pair<std::string, Entry>> parsed;
+        std::vector<std::pair<Key, Entry>> parsed;
         std::vector<std::string> lines = split(all, '\n');
         for (size_t i = 0; i < lines.size(); i++) {
             std::string line = lines[i];
@@ -317,7 +352,7 @@ int32_t clif_routes_set_override(const char *spec, int64_t len) {
             clif::check_arg(eq != std::string::npos, "'" + token + "' is not <op>=<route> (e.g. dense=blas)");
             const std::string name = trim(token.substr(0, eq)), route = trim(token.substr(eq + 1));
             const OpInfo *op = find_op(name);
-            clif::check_arg(op != nullptr, "'" + token + "': unknown op '" + name + "' (use dense, attention or conv1x1)");
+            clif::check_arg(op != nullptr, "'" + token + "': unknown op '" + name + "' (use attention, conv1x1 or dense)");
             clif::check_arg(route == "calibrate" || has_route(*op, route),
                             "'" + token + "': unknown route '" + route + "' for " + name + " (use " + route_names(*op) + "|calibrate)");
             next[static_cast<size_t>(op - kOps.data())] = route == "calibrate" ? "" : route;

@@ -8,21 +8,31 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
-#include <functional>
 #include <initializer_list>
-#include <string>
-#include <utility>
-#include <vector>
 
 namespace clif::routes {
 
-enum class Op { Dense, Attention, Conv1x1 };
+// Alphabetical, the order of a dump.
+enum class Op { Attention, Conv1x1, Dense };
+
+// A borrowed callable (no allocation per call, unlike std::function): the callable must outlive the Route, so a
+// lambda passed in the same full expression as the routes::run call, or a named one.
+class RouteFn {
+  public:
+    template <typename F>
+    RouteFn(const F &f) : obj_(&f), call_([](const void *o) { return (*static_cast<const F *>(o))(); }) {}
+    at::Tensor operator()() const { return call_(obj_); }
+
+  private:
+    const void *obj_;
+    at::Tensor (*call_)(const void *);
+};
 
 // One candidate kernel for a call: its route name (one of the op's names, see routes.cpp) and a thunk that
 // computes the op's output on the call's real inputs.
 struct Route {
     const char *name;
-    std::function<at::Tensor()> run;
+    RouteFn run;
 };
 
 struct Choice {
@@ -31,13 +41,13 @@ struct Choice {
 };
 
 // Picks among `candidates` (only the routes valid for this call: the caller filters out e.g. the fused kernel
-// when autograd needs a backward). dims: the problem's sizes, named, in key order.
-Choice choose(Op op, std::initializer_list<std::pair<const char *, int64_t>> dims, at::ScalarType dtype,
-              const std::vector<Route> &candidates);
+// when autograd needs a backward). dims: the problem's sizes in the op's key order (routes.cpp names them:
+// dense rows, in, out; attention B, heads, S, T, head_dim; conv1x1 n, in, out, h, w).
+Choice choose(Op op, std::initializer_list<int64_t> dims, at::ScalarType dtype, c10::ArrayRef<Route> candidates);
 
 // Runs the chosen route (or returns the output calibration already computed).
-inline at::Tensor run(Op op, std::initializer_list<std::pair<const char *, int64_t>> dims, at::ScalarType dtype,
-                      const std::vector<Route> &candidates) {
+inline at::Tensor run(Op op, std::initializer_list<int64_t> dims, at::ScalarType dtype,
+                      c10::ArrayRef<Route> candidates) {
     Choice c = choose(op, dims, dtype, candidates);
     return c.output.defined() ? c.output : candidates[c.index].run();
 }

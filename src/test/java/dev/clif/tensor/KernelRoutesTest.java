@@ -69,7 +69,9 @@ class KernelRoutesTest {
         assertMessage("line 1: unknown op 'gemm'", "gemm rows=1 f32 t=1\tblas\tblas=1\n");
         assertMessage("line 1: key 'dense rows=x f32 t=1': 'rows=x' is not <dim>=<size>", "dense rows=x f32 t=1\tblas\tblas=1\n");
         assertMessage("line 1: key 'dense rows=1 f32 t=0': 't=0' is not t=<threads>", "dense rows=1 f32 t=0\tblas\tblas=1\n");
-        assertMessage("line 1: 'blas=fast': 'fast' is not a time in ms", "dense rows=1 f32 t=1\tblas\tblas=fast\n");
+        assertMessage("line 1: 'blas=fast': 'fast' is not a time in ms", "dense rows=1 in=2 out=3 f32 t=1\tblas\tblas=fast\n");
+        assertMessage("line 1: key 'dense rows=1 out=3 f32 t=1': dense takes rows=<n> in=<n> out=<n>", "dense rows=1 out=3 f32 t=1\tblas\tblas=1\n");
+        assertMessage("line 1: key 'dense rows=1 in=2 out=3 i64 t=1': unknown dtype 'i64'", "dense rows=1 in=2 out=3 i64 t=1\tblas\tblas=1\n");
         assertMessage("line 1: expected", "dense rows=1 f32 t=1 blas\n");
     }
 
@@ -135,7 +137,7 @@ class KernelRoutesTest {
     @Test
     void overrideErrorsNameTheBadToken() {
         assertOverrideError("dense=fast", "'dense=fast': unknown route 'fast' for dense (use onednn|blas|calibrate)");
-        assertOverrideError("dense=blas,attn=matmul", "'attn=matmul': unknown op 'attn' (use dense, attention or conv1x1)");
+        assertOverrideError("dense=blas,attn=matmul", "'attn=matmul': unknown op 'attn' (use attention, conv1x1 or dense)");
         assertOverrideError("attention", "'attention' is not <op>=<route>");
         assertOverrideError("conv1x1=fused", "'conv1x1=fused': unknown route 'fused' for conv1x1");
         KernelRoutes.setOverride(" dense = blas , attention=fused,conv1x1=calibrate, ");
