@@ -12,9 +12,14 @@ import dev.clif.tensor.Tensor;
 import dev.clif.tensor.TensorScope;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.stream.Collectors;
 
 import org.junit.jupiter.api.AfterEach;
@@ -105,6 +110,49 @@ class KernelRoutesUNetTest {
             Tensor again = forward(unet, false);
             assertEquals(table, KernelRoutes.dump());
             assertTrue(again.maxAbsDiff(calibrated) < 2e-5);
+        }
+    }
+
+    @Test
+    void threadsCalibratingTheSameShapesAtOnceAgreeAndKeepOneDecisionEach() throws Exception {
+        try (UNet unet = tinySd()) {
+            KernelRoutes.setOverride(ALL_BLAS_MATMUL);
+            float[] reference;
+            try (TensorScope scope = TensorScope.open()) {
+                reference = forward(unet, false).toFloatArray();
+            }
+            KernelRoutes.setOverride("");
+            try (TensorScope scope = TensorScope.open()) {
+                forward(unet, false);
+            }
+            Set<String> alone = KernelRoutes.decisions().stream().map(KernelRoutes.Decision::key).collect(Collectors.toSet());
+            KernelRoutes.clear();
+            int threads = 3;
+            List<Future<float[]>> results = new ArrayList<>();
+            ExecutorService pool = Executors.newFixedThreadPool(threads);
+            try {
+                CountDownLatch start = new CountDownLatch(1);
+                for (int i = 0; i < threads; i++) {
+                    results.add(pool.submit(() -> {
+                        start.await();
+                        try (TensorScope scope = TensorScope.open()) {
+                            return forward(unet, false).toFloatArray();
+                        }
+                    }));
+                }
+                start.countDown();
+                for (Future<float[]> r : results) {
+                    float[] out = r.get();
+                    double max = 0;
+                    for (int i = 0; i < out.length; i++) max = Math.max(max, Math.abs(out[i] - reference[i]));
+                    assertTrue(max < 2e-5, "max diff " + max);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            Set<String> together = KernelRoutes.decisions().stream().map(KernelRoutes.Decision::key).collect(Collectors.toSet());
+            assertFalse(alone.isEmpty());
+            assertEquals(alone, together, "the same shapes decided, whichever thread timed them");
         }
     }
 
