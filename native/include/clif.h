@@ -68,6 +68,13 @@ int32_t clif_device_memory(int32_t device, int64_t *out_allocated, int64_t *out_
 int32_t clif_device_reset_peak(int32_t device);
 /* Waits until all queued work on the device has finished (no-op on the CPU). */
 int32_t clif_device_synchronize(int32_t device);
+/* The CPU caching allocator for large blocks (>= 1 MiB): bytes held free for reuse, bytes in live large blocks,
+ * and the most it may hold free (0: caching off; CLIF_CPU_CACHE_MB sets it when the library loads). */
+int32_t clif_device_cpu_cache(int64_t *out_cached, int64_t *out_in_use, int64_t *out_limit);
+/* Sets that limit (freeing cached blocks beyond it); 0 stops caching. */
+int32_t clif_device_cpu_cache_set_limit(int64_t bytes);
+/* Gives every cached free block back to the system. */
+int32_t clif_device_cpu_cache_release(void);
 
 /* ---- tensor ------------------------------------------------------------------------------------ */
 
