@@ -37,12 +37,17 @@ bool use_onednn(const at::Tensor &x, const at::Tensor &w) {
 }
 
 at::Tensor dense_onednn(const Linear &l, const at::Tensor &x, int64_t rows, int64_t in, int64_t out) {
-    at::Tensor x4 = x.reshape({rows, in, 1, 1});
+    // x's [rows, in] memory is, unchanged, one channels-last picture of rows x 1 pixels with `in` channels, so
+    // oneDNN runs one 1x1 convolution over all rows (a real matrix product) and writes its channels-last output
+    // straight into [rows, out]: no copies either way. (As rows pictures of 1x1 pixels it ran several times
+    // slower than the BLAS on SD-1.5's layers.)
+    const at::Tensor xc = x.contiguous();
+    at::Tensor x4 = xc.as_strided({1, in, rows, 1}, {rows * in, 1, in, in});
     at::Tensor w4 = l.weight.view({out, in, 1, 1});
     at::Tensor y = at::mkldnn_convolution(x4, w4, l.bias, {0, 0}, {1, 1}, {1, 1}, 1);
     std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
     shape.back() = out;
-    return y.view(shape);
+    return y.permute({0, 2, 3, 1}).reshape(shape);
 }
 
 // A 1x1 convolution as one matrix product per image: [out, in] x [in, h*w].
@@ -72,14 +77,25 @@ at::Tensor dense(const Linear &l, const at::Tensor &x) {
                         {"blas", [&] { return at::linear(x, l.weight, l.bias); }}});
 }
 
-// 3x3 (and strided) convolutions always go to oneDNN: at::conv2d picks the same oneDNN kernel for them at SD
-// sizes, so there is nothing to choose. 1x1 convolutions (proj_in/out, conv_shortcut) are matrix products,
-// where the BLAS is a real alternative.
+// Convolutions have two kernels too. oneDNN re-lays out the weights on every call (OIHW to its blocked format), which
+// costs more than the convolution itself where the picture is small and the layer wide (SD-1.5's 1280-channel
+// 3x3 convolutions at 8x8 and 4x4: 59 MB of weights for 16-64 pixels); im2col + BLAS (ATen's slow_conv2d) reads
+// the weights as they are. 1x1 convolutions (proj_in/out, conv_shortcut) are plain matrix products.
 at::Tensor conv(const Conv2d &c, const at::Tensor &x) {
     if (!use_onednn(x, c.weight)) return c(x);
     const bool pointwise = c.weight.dim() == 4 && c.weight.size(2) == 1 && c.weight.size(3) == 1 && c.stride == 1 &&
                            c.padding == 0 && x.dim() == 4;
-    if (!pointwise) return conv_onednn(c, x);
+    if (!pointwise) {
+        if (x.dim() != 4 || c.weight.dim() != 4 || c.weight.size(2) != c.weight.size(3)) return conv_onednn(c, x);
+        const int64_t k = c.weight.size(2);
+        return routes::run(routes::Op::Conv, {x.size(0), x.size(1), c.weight.size(0), x.size(2), x.size(3), k, c.stride},
+                           x.scalar_type(),
+                           {{"onednn", [&] { return conv_onednn(c, x); }},
+                            {"blas", [&] {
+                                 return at::thnn_conv2d(x.contiguous(), c.weight, {k, k}, c.bias, {c.stride, c.stride},
+                                                        {c.padding, c.padding});
+                             }}});
+    }
     return routes::run(routes::Op::Conv1x1,
                        {x.size(0), x.size(1), c.weight.size(0), x.size(2), x.size(3)},
                        x.scalar_type(),

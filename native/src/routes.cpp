@@ -21,7 +21,7 @@ namespace clif::routes {
 
 namespace {
 
-constexpr size_t kMaxDims = 5;
+constexpr size_t kMaxDims = 7;
 
 struct OpInfo {
     Op op;
@@ -32,8 +32,9 @@ struct OpInfo {
 };
 
 // The names are the text format's and the override's vocabulary: renaming one orphans saved tables.
-constexpr std::array<OpInfo, 3> kOps{{
+constexpr std::array<OpInfo, 4> kOps{{
     {Op::Attention, "attention", {"fused", "matmul"}, 5, {"B", "heads", "S", "T", "head_dim"}},
+    {Op::Conv, "conv", {"onednn", "blas"}, 7, {"n", "in", "out", "h", "w", "kernel", "stride"}},
     {Op::Conv1x1, "conv1x1", {"onednn", "blas"}, 5, {"n", "in", "out", "h", "w"}},
     {Op::Dense, "dense", {"onednn", "blas"}, 3, {"rows", "in", "out"}},
 }};
@@ -196,7 +197,7 @@ std::pair<Key, Entry> parse_line(const std::string &line) {
     std::vector<std::string> words = split(text, ' ');
     check_arg(words.size() >= 3, "key '" + text + "' is not '<op> <dim>=<n>... <dtype> t=<threads>'");
     const OpInfo *op = find_op(words[0]);
-    check_arg(op != nullptr, "unknown op '" + words[0] + "' (known: attention, conv1x1, dense)");
+    check_arg(op != nullptr, "unknown op '" + words[0] + "' (known: attention, conv, conv1x1, dense)");
     Key key{op->op, {}, at::kFloat, 0};
     const size_t ndims = words.size() - 3;
     for (size_t i = 0; i < ndims; i++) {
@@ -352,7 +353,7 @@ int32_t clif_routes_set_override(const char *spec, int64_t len) {
             clif::check_arg(eq != std::string::npos, "'" + token + "' is not <op>=<route> (e.g. dense=blas)");
             const std::string name = trim(token.substr(0, eq)), route = trim(token.substr(eq + 1));
             const OpInfo *op = find_op(name);
-            clif::check_arg(op != nullptr, "'" + token + "': unknown op '" + name + "' (use attention, conv1x1 or dense)");
+            clif::check_arg(op != nullptr, "'" + token + "': unknown op '" + name + "' (use attention, conv, conv1x1 or dense)");
             clif::check_arg(route == "calibrate" || has_route(*op, route),
                             "'" + token + "': unknown route '" + route + "' for " + name + " (use " + route_names(*op) + "|calibrate)");
             next[static_cast<size_t>(op - kOps.data())] = route == "calibrate" ? "" : route;

@@ -1,5 +1,6 @@
 // Kernel routes: where two kernels compute the same op (dense: oneDNN 1x1 convolution or BLAS; attention: the
-// fused kernel or matmul-softmax-matmul; 1x1 convolutions: oneDNN or a BLAS matrix product), which one runs is
+// fused kernel or matmul-softmax-matmul; 1x1 convolutions: oneDNN or a BLAS matrix product; other convolutions:
+// oneDNN or im2col + BLAS), which one runs is
 // decided per problem (op, shape, dtype, threads) by timing both on the first real inputs of that shape, or by an
 // override. Which kernel wins depends on the machine (SIMD width, cache, BLAS build), so no size threshold holds
 // everywhere; the decisions are dumped as text and reloaded per machine by dev.clif.tensor.KernelRoutes.
@@ -13,7 +14,7 @@
 namespace clif::routes {
 
 // Alphabetical, the order of a dump.
-enum class Op { Attention, Conv1x1, Dense };
+enum class Op { Attention, Conv, Conv1x1, Dense };
 
 // A borrowed callable (no allocation per call, unlike std::function): the callable must outlive the Route, so a
 // lambda passed in the same full expression as the routes::run call, or a named one.
@@ -42,7 +43,8 @@ struct Choice {
 
 // Picks among `candidates` (only the routes valid for this call: the caller filters out e.g. the fused kernel
 // when autograd needs a backward). dims: the problem's sizes in the op's key order (routes.cpp names them:
-// dense rows, in, out; attention B, heads, S, T, head_dim; conv1x1 n, in, out, h, w).
+// dense rows, in, out; attention B, heads, S, T, head_dim; conv n, in, out, h, w, kernel, stride; conv1x1 n, in,
+// out, h, w).
 Choice choose(Op op, std::initializer_list<int64_t> dims, at::ScalarType dtype, c10::ArrayRef<Route> candidates);
 
 // Runs the chosen route (or returns the output calibration already computed).

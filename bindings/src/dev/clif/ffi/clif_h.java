@@ -729,6 +729,186 @@ public class clif_h extends clif_h$shared {
         }
     }
 
+    private static class clif_device_cpu_cache {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER,
+            clif_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_device_cpu_cache");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_device_cpu_cache(int64_t *out_cached, int64_t *out_in_use, int64_t *out_limit)
+     * }
+     */
+    public static FunctionDescriptor clif_device_cpu_cache$descriptor() {
+        return clif_device_cpu_cache.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_device_cpu_cache(int64_t *out_cached, int64_t *out_in_use, int64_t *out_limit)
+     * }
+     */
+    public static MethodHandle clif_device_cpu_cache$handle() {
+        return clif_device_cpu_cache.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_device_cpu_cache(int64_t *out_cached, int64_t *out_in_use, int64_t *out_limit)
+     * }
+     */
+    public static MemorySegment clif_device_cpu_cache$address() {
+        return clif_device_cpu_cache.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_device_cpu_cache(int64_t *out_cached, int64_t *out_in_use, int64_t *out_limit)
+     * }
+     */
+    public static int clif_device_cpu_cache(MemorySegment out_cached, MemorySegment out_in_use, MemorySegment out_limit) {
+        var mh$ = clif_device_cpu_cache.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_device_cpu_cache", out_cached, out_in_use, out_limit);
+            }
+            return (int)mh$.invokeExact(out_cached, out_in_use, out_limit);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_device_cpu_cache_set_limit {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT,
+            clif_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_device_cpu_cache_set_limit");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_device_cpu_cache_set_limit(int64_t bytes)
+     * }
+     */
+    public static FunctionDescriptor clif_device_cpu_cache_set_limit$descriptor() {
+        return clif_device_cpu_cache_set_limit.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_device_cpu_cache_set_limit(int64_t bytes)
+     * }
+     */
+    public static MethodHandle clif_device_cpu_cache_set_limit$handle() {
+        return clif_device_cpu_cache_set_limit.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_device_cpu_cache_set_limit(int64_t bytes)
+     * }
+     */
+    public static MemorySegment clif_device_cpu_cache_set_limit$address() {
+        return clif_device_cpu_cache_set_limit.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_device_cpu_cache_set_limit(int64_t bytes)
+     * }
+     */
+    public static int clif_device_cpu_cache_set_limit(long bytes) {
+        var mh$ = clif_device_cpu_cache_set_limit.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_device_cpu_cache_set_limit", bytes);
+            }
+            return (int)mh$.invokeExact(bytes);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clif_device_cpu_cache_release {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            clif_h.C_INT    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("clif_device_cpu_cache_release");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clif_device_cpu_cache_release()
+     * }
+     */
+    public static FunctionDescriptor clif_device_cpu_cache_release$descriptor() {
+        return clif_device_cpu_cache_release.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clif_device_cpu_cache_release()
+     * }
+     */
+    public static MethodHandle clif_device_cpu_cache_release$handle() {
+        return clif_device_cpu_cache_release.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clif_device_cpu_cache_release()
+     * }
+     */
+    public static MemorySegment clif_device_cpu_cache_release$address() {
+        return clif_device_cpu_cache_release.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clif_device_cpu_cache_release()
+     * }
+     */
+    public static int clif_device_cpu_cache_release() {
+        var mh$ = clif_device_cpu_cache_release.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clif_device_cpu_cache_release");
+            }
+            return (int)mh$.invokeExact();
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class clif_tensor_from_data {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             clif_h.C_INT,

@@ -27,14 +27,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Which kernel runs each op where the native library has two that compute the same thing (dense layers: oneDNN or
- * the BLAS; attention: the fused kernel or matmul-softmax-matmul; 1x1 convolutions: oneDNN or the BLAS). The
+ * the BLAS; attention: the fused kernel or matmul-softmax-matmul; 1x1 convolutions: oneDNN or the BLAS; other
+ * convolutions: oneDNN or im2col + BLAS). The
  * native side times both on the first call of each problem shape and keeps the faster; this class keeps those
  * decisions per machine, so that the timing runs once: a file per CPU model, thread count and libtorch version
  * under Clif's cache ({@code <cache>/routes/<cpu>-t<threads>-torch<version>.tsv}), loaded with the library (and
  * when {@link Device#setThreads} picks another thread count) and written by a shutdown hook or {@link #save()}.
  *
  * <p>{@code -Dclif.routes=dense=blas,attention=matmul} (or the environment variable {@code CLIF_ROUTES}) forces
- * routes instead: dense {@code onednn|blas|calibrate}, attention {@code fused|matmul|calibrate}, conv1x1
+ * routes instead: dense {@code onednn|blas|calibrate}, attention {@code fused|matmul|calibrate}, conv and conv1x1
  * {@code onednn|blas|calibrate}; {@code calibrate}, the default, measures. A forced route is not timed.
  */
 public final class KernelRoutes {
@@ -55,7 +56,7 @@ public final class KernelRoutes {
 
     /** One decision of the table: the problem key, the route kept, and every candidate's median time. */
     public record Decision(String key, String winner, Map<String, Double> millis) {
-        /** The op: dense, attention or conv1x1. */
+        /** The op: dense, attention, conv or conv1x1. */
         public String op() {
             return key.substring(0, key.indexOf(' '));
         }

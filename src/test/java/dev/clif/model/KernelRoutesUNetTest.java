@@ -26,12 +26,12 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** tiny-sd's UNet (dense layers, both attentions, 1x1 convolutions) under forced and calibrated kernel routes. */
+/** tiny-sd's UNet (dense layers, both attentions, 3x3 and 1x1 convolutions) under forced and calibrated kernel routes. */
 class KernelRoutesUNetTest {
     private static final Path GOLDEN = Path.of(TestData.golden());
-    private static final String ALL_ONEDNN_FUSED = "dense=onednn,attention=fused,conv1x1=onednn";
-    private static final String ALL_BLAS_MATMUL = "dense=blas,attention=matmul,conv1x1=blas";
-    private static final String MIXED = "dense=blas,attention=fused,conv1x1=onednn";
+    private static final String ALL_ONEDNN_FUSED = "dense=onednn,attention=fused,conv=onednn,conv1x1=onednn";
+    private static final String ALL_BLAS_MATMUL = "dense=blas,attention=matmul,conv=blas,conv1x1=blas";
+    private static final String MIXED = "dense=blas,attention=fused,conv=blas,conv1x1=onednn";
 
     @BeforeEach
     void emptyTable() {
@@ -97,7 +97,7 @@ class KernelRoutesUNetTest {
 
             List<KernelRoutes.Decision> decisions = KernelRoutes.decisions();
             Set<String> ops = decisions.stream().map(KernelRoutes.Decision::op).collect(Collectors.toSet());
-            assertEquals(Set.of("dense", "attention", "conv1x1"), ops);
+            assertEquals(Set.of("dense", "attention", "conv", "conv1x1"), ops);
             int threads = Device.threads();
             for (KernelRoutes.Decision d : decisions) {
                 assertEquals(threads, d.threads(), d.key());

@@ -137,10 +137,10 @@ class KernelRoutesTest {
     @Test
     void overrideErrorsNameTheBadToken() {
         assertOverrideError("dense=fast", "'dense=fast': unknown route 'fast' for dense (use onednn|blas|calibrate)");
-        assertOverrideError("dense=blas,attn=matmul", "'attn=matmul': unknown op 'attn' (use attention, conv1x1 or dense)");
+        assertOverrideError("dense=blas,attn=matmul", "'attn=matmul': unknown op 'attn' (use attention, conv, conv1x1 or dense)");
         assertOverrideError("attention", "'attention' is not <op>=<route>");
         assertOverrideError("conv1x1=fused", "'conv1x1=fused': unknown route 'fused' for conv1x1");
-        KernelRoutes.setOverride(" dense = blas , attention=fused,conv1x1=calibrate, ");
+        KernelRoutes.setOverride(" dense = blas , attention=fused,conv1x1=calibrate, conv=blas");
     }
 
     private static void assertOverrideError(String spec, String start) {

@@ -48,6 +48,10 @@ public class Sd15PurgeStepBenchmark {
     @Param({"auto"})
     public String precision;
 
+    /** libtorch's intra-op threads on the CPU (0: leave the default); the peer's figures are per thread count. */
+    @Param({"0"})
+    public int threads;
+
     Device device;
     UNet trainable;
     UNet frozen;
@@ -65,6 +69,7 @@ public class Sd15PurgeStepBenchmark {
 
     @Setup
     public void setup() {
+        if (threads > 0) Device.setThreads(threads);
         device = Device.best();
         pixels = size.equals("auto") ? (device.isCuda() ? 512 : 128) : Integer.parseInt(size);
         dtype = precision.equals("auto") ? (device.isCuda() ? DType.BF16 : DType.F32) : DType.parse(precision);
