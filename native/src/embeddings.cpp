@@ -74,7 +74,8 @@ at::Tensor dense(const Linear &l, const at::Tensor &x) {
     const int64_t rows = in == 0 ? 0 : x.numel() / in;
     return routes::run(routes::Op::Dense, {rows, in, out}, x.scalar_type(),
                        {{"onednn", [&] { return dense_onednn(l, x, rows, in, out); }},
-                        {"blas", [&] { return at::linear(x, l.weight, l.bias); }}});
+                        {"blas", [&] { return at::linear(x, l.weight, l.bias); }}},
+                       {x, l.weight, l.bias});
 }
 
 // Convolutions have two kernels too. oneDNN re-lays out the weights on every call (OIHW to its blocked format), which
@@ -94,12 +95,14 @@ at::Tensor conv(const Conv2d &c, const at::Tensor &x) {
                             {"blas", [&] {
                                  return at::thnn_conv2d(x.contiguous(), c.weight, {k, k}, c.bias, {c.stride, c.stride},
                                                         {c.padding, c.padding});
-                             }}});
+                             }}},
+                           {x, c.weight, c.bias});
     }
     return routes::run(routes::Op::Conv1x1,
                        {x.size(0), x.size(1), c.weight.size(0), x.size(2), x.size(3)},
                        x.scalar_type(),
-                       {{"onednn", [&] { return conv_onednn(c, x); }}, {"blas", [&] { return conv1x1_blas(c, x); }}});
+                       {{"onednn", [&] { return conv_onednn(c, x); }}, {"blas", [&] { return conv1x1_blas(c, x); }}},
+                       {x, c.weight, c.bias});
 }
 
 at::Tensor activate_(Activation act, at::Tensor x) {

@@ -1,6 +1,8 @@
 // The route table (routes.h) and the clif_routes_* exports that dump, load and override it.
 #include "routes.h"
 
+#include <torch/csrc/autograd/autograd.h>
+
 #include <ATen/Parallel.h>
 
 #include <algorithm>
@@ -67,8 +69,9 @@ struct Key {
     std::array<int64_t, kMaxDims> dims{};
     at::ScalarType dtype;
     int64_t threads;
+    bool backward = false;  // timed forward + backward: autograd will differentiate the call
     bool operator<(const Key &o) const {
-        return std::tie(op, dims, dtype, threads) < std::tie(o.op, o.dims, o.dtype, o.threads);
+        return std::tie(op, dims, dtype, threads, backward) < std::tie(o.op, o.dims, o.dtype, o.threads, o.backward);
     }
 };
 
@@ -108,7 +111,7 @@ std::string key_text(const Key &k) {
     const OpInfo &op = info(k.op);
     std::string text = op.name;
     for (size_t i = 0; i < op.ndims; i++) text += std::string(" ") + op.dims[i] + "=" + std::to_string(k.dims[i]);
-    return text + " " + dtype_name(k.dtype) + " t=" + std::to_string(k.threads);
+    return text + " " + dtype_name(k.dtype) + " t=" + std::to_string(k.threads) + (k.backward ? " backward" : "");
 }
 
 std::string format_ms(double ms) {
@@ -122,9 +125,13 @@ std::string format_ms(double ms) {
 constexpr double kBudgetMs = 30.0;
 constexpr int kMaxReps = 5;
 
-double time_once(const Route &r, at::Tensor &out) {
+double time_once(const Route &r, at::Tensor &out, const std::vector<at::Tensor> &grad_inputs) {
     auto start = std::chrono::steady_clock::now();
     out = r.run();
+    if (!grad_inputs.empty()) {
+        torch::autograd::grad({out}, grad_inputs, {at::ones_like(out)}, false, false, true);
+        out = at::Tensor();
+    }
     auto end = std::chrono::steady_clock::now();
     return std::chrono::duration<double, std::milli>(end - start).count();
 }
@@ -136,12 +143,15 @@ double median(std::vector<double> v) {
 }
 
 // Medians of each candidate's timed calls; `outputs` keeps each one's last output.
-std::vector<double> calibrate(c10::ArrayRef<Route> candidates, std::vector<at::Tensor> &outputs) {
-    at::NoGradGuard no_grad;
+// grad_inputs: empty for a forward-only call (timed with autograd off), else what the backward differentiates.
+std::vector<double> calibrate(c10::ArrayRef<Route> candidates, std::vector<at::Tensor> &outputs,
+                              const std::vector<at::Tensor> &grad_inputs) {
+    c10::optional<at::NoGradGuard> no_grad;
+    if (grad_inputs.empty()) no_grad.emplace();
     const size_t n = candidates.size();
     outputs.assign(n, at::Tensor());
     std::vector<double> warm(n);
-    for (size_t i = 0; i < n; i++) warm[i] = time_once(candidates[i], outputs[i]);
+    for (size_t i = 0; i < n; i++) warm[i] = time_once(candidates[i], outputs[i], grad_inputs);
     double total = 0, slowest = 0;
     for (double w : warm) {
         total += w;
@@ -153,7 +163,7 @@ std::vector<double> calibrate(c10::ArrayRef<Route> candidates, std::vector<at::T
     std::vector<std::vector<double>> samples(n);
     // Interleaved, so that a slow spell of the machine (another process) hits every candidate alike.
     for (int r = 0; r < reps; r++)
-        for (size_t i = 0; i < n; i++) samples[i].push_back(time_once(candidates[i], outputs[i]));
+        for (size_t i = 0; i < n; i++) samples[i].push_back(time_once(candidates[i], outputs[i], grad_inputs));
     std::vector<double> medians(n);
     for (size_t i = 0; i < n; i++) medians[i] = median(samples[i]);
     return medians;
@@ -195,10 +205,12 @@ std::pair<Key, Entry> parse_line(const std::string &line) {
                                       std::to_string(fields.size()) + " tab-separated field(s)");
     const std::string &text = fields[0];
     std::vector<std::string> words = split(text, ' ');
-    check_arg(words.size() >= 3, "key '" + text + "' is not '<op> <dim>=<n>... <dtype> t=<threads>'");
+    const bool backward = !words.empty() && words.back() == "backward";
+    if (backward) words.pop_back();
+    check_arg(words.size() >= 3, "key '" + text + "' is not '<op> <dim>=<n>... <dtype> t=<threads> [backward]'");
     const OpInfo *op = find_op(words[0]);
     check_arg(op != nullptr, "unknown op '" + words[0] + "' (known: attention, conv, conv1x1, dense)");
-    Key key{op->op, {}, at::kFloat, 0};
+    Key key{op->op, {}, at::kFloat, 0, backward};
     const size_t ndims = words.size() - 3;
     for (size_t i = 0; i < ndims; i++) {
         const std::string &w = words[i + 1];
@@ -250,11 +262,16 @@ std::string dump_text() {
 
 }  // namespace
 
-Choice choose(Op op, std::initializer_list<int64_t> dims, at::ScalarType dtype, c10::ArrayRef<Route> candidates) {
+Choice choose(Op op, std::initializer_list<int64_t> dims, at::ScalarType dtype, c10::ArrayRef<Route> candidates,
+              std::initializer_list<at::Tensor> inputs) {
     check_arg(!candidates.empty(), std::string(info(op).name) + ": no valid route");
     if (candidates.size() == 1) return {0, {}};
     check_arg(dims.size() == info(op).ndims, std::string(info(op).name) + ": wrong number of key sizes");
-    Key key{op, {}, dtype, at::get_num_threads()};
+    std::vector<at::Tensor> grad_inputs;
+    if (at::GradMode::is_enabled())
+        for (const at::Tensor &t : inputs)
+            if (t.defined() && t.requires_grad()) grad_inputs.push_back(t);
+    Key key{op, {}, dtype, at::get_num_threads(), !grad_inputs.empty()};
     std::copy(dims.begin(), dims.end(), key.dims.begin());
     {
         std::lock_guard<std::mutex> lock(table_mutex);
@@ -273,7 +290,7 @@ Choice choose(Op op, std::initializer_list<int64_t> dims, at::ScalarType dtype, 
     // Timed without the lock: another thread may time the same key meanwhile, which costs only time.
     const bool grad = at::GradMode::is_enabled();
     std::vector<at::Tensor> outputs;
-    const std::vector<double> ms = calibrate(candidates, outputs);
+    const std::vector<double> ms = calibrate(candidates, outputs, grad_inputs);
     const size_t best = static_cast<size_t>(std::min_element(ms.begin(), ms.end()) - ms.begin());
     Entry e;
     e.winner = candidates[best].name;

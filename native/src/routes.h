@@ -45,12 +45,17 @@ struct Choice {
 // when autograd needs a backward). dims: the problem's sizes in the op's key order (routes.cpp names them:
 // dense rows, in, out; attention B, heads, S, T, head_dim; conv n, in, out, h, w, kernel, stride; conv1x1 n, in,
 // out, h, w).
-Choice choose(Op op, std::initializer_list<int64_t> dims, at::ScalarType dtype, c10::ArrayRef<Route> candidates);
+// inputs: the call's tensors that autograd may differentiate (undefined ones are skipped). Where autograd is on
+// and one of them requires grad, the call's backward will run too, so the key is marked `backward` and each
+// route is timed forward plus backward (torch::autograd::grad into those inputs: nothing accumulates into a
+// parameter's .grad); a kernel with a fast forward and a single-threaded backward then loses where it should.
+Choice choose(Op op, std::initializer_list<int64_t> dims, at::ScalarType dtype, c10::ArrayRef<Route> candidates,
+              std::initializer_list<at::Tensor> inputs = {});
 
 // Runs the chosen route (or returns the output calibration already computed).
 inline at::Tensor run(Op op, std::initializer_list<int64_t> dims, at::ScalarType dtype,
-                      c10::ArrayRef<Route> candidates) {
-    Choice c = choose(op, dims, dtype, candidates);
+                      c10::ArrayRef<Route> candidates, std::initializer_list<at::Tensor> inputs = {}) {
+    Choice c = choose(op, dims, dtype, candidates, inputs);
     return c.output.defined() ? c.output : candidates[c.index].run();
 }
 

@@ -113,6 +113,46 @@ class KernelRoutesUNetTest {
         }
     }
 
+    /** d(sum of out * w)/d(ehs) for a fixed random w, through the UNet's backward. */
+    private static float[] gradientOfContext(UNet unet) {
+        Tensor x = Tensor.randn(1, DType.F32, Device.CPU, 2, 4, 16, 16);
+        Tensor ehs = Tensor.randn(2, DType.F32, Device.CPU, 2, 77, 32);
+        Tensor t = Tensor.of(new float[] {10f, 900f}, 2);
+        Autograd.setRequiresGrad(ehs, true);
+        Tensor out = unet.forward(x, t, ehs, true);
+        Autograd.backward(out, Tensor.randn(3, DType.F32, Device.CPU, 2, 4, 16, 16));
+        return Autograd.grad(ehs).toFloatArray();
+    }
+
+    @Test
+    void underAutogradEachRouteIsTimedWithItsBackwardAndTheGradientsAgree() {
+        try (TensorScope scope = TensorScope.open(); UNet unet = tinySd()) {
+            KernelRoutes.setOverride(ALL_BLAS_MATMUL);
+            float[] forced = gradientOfContext(unet);
+            KernelRoutes.setOverride("");
+            float[] calibrated = gradientOfContext(unet);
+            double maxAbs = 0, diff = 0;
+            for (int i = 0; i < forced.length; i++) {
+                maxAbs = Math.max(maxAbs, Math.abs(forced[i]));
+                diff = Math.max(diff, Math.abs(forced[i] - calibrated[i]));
+            }
+            assertTrue(maxAbs > 0, "the context gets a gradient");
+            // Equal, not doubled: timing a route's backward returns gradients, it accumulates none into ehs.grad.
+            assertTrue(diff <= 1e-4 * maxAbs, "calibrated vs forced gradient: max diff " + diff + " of " + maxAbs);
+            List<KernelRoutes.Decision> backward = KernelRoutes.decisions().stream()
+                    .filter(d -> d.key().endsWith(" backward")).toList();
+            assertFalse(backward.isEmpty(), "calls autograd differentiates are keyed apart: " + KernelRoutes.dump());
+            for (KernelRoutes.Decision d : backward) {
+                assertEquals(2, d.millis().size(), d.key());
+                assertEquals(Collections.min(d.millis().values()), d.millis().get(d.winner()), d.key());
+            }
+            String table = KernelRoutes.dump();
+            KernelRoutes.clear();
+            KernelRoutes.load(table);
+            assertEquals(table, KernelRoutes.dump(), "backward keys survive a dump and load");
+        }
+    }
+
     @Test
     void threadsCalibratingTheSameShapesAtOnceAgreeAndKeepOneDecisionEach() throws Exception {
         try (UNet unet = tinySd()) {
