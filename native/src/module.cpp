@@ -1,6 +1,8 @@
 // clif_module_*: what every model has in common: named parameters, loading, devices, gradients.
 #include "module.h"
 
+#include "embeddings.h"
+
 #include <cstring>
 
 namespace clif {
@@ -44,7 +46,10 @@ Linear::Linear(Module &m, const std::string &prefix, int64_t in, int64_t out, bo
     if (has_bias) bias = m.add(join(prefix, "bias"), {out});
 }
 
-at::Tensor Linear::operator()(const at::Tensor &x) const { return at::linear(x, weight, bias); }
+// Through the kernel routes (embeddings.cpp): a plain at::linear runs on one core whatever the thread count,
+// because Clif keeps OpenBLAS single-threaded, and CLIP ViT-L/14's linears and their backward were the largest
+// single-core part of an SD-1.5-scale purge step at two threads.
+at::Tensor Linear::operator()(const at::Tensor &x) const { return dense(*this, x); }
 
 Conv2d::Conv2d(Module &m, const std::string &prefix, int64_t in, int64_t out, int64_t kernel, int64_t stride_,
                int64_t padding_, bool has_bias)
