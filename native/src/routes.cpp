@@ -296,10 +296,17 @@ Choice choose(Op op, std::initializer_list<int64_t> dims, at::ScalarType dtype, 
     e.winner = candidates[best].name;
     for (size_t i = 0; i < candidates.size(); i++) e.times_ms.emplace_back(candidates[i].name, ms[i]);
     bool inserted;
+    std::string kept;
     {
         std::lock_guard<std::mutex> lock(table_mutex);
-        inserted = table.emplace(key, e).second;
+        auto [it, fresh] = table.emplace(key, e);
+        inserted = fresh;
+        kept = it->second.winner;
     }
+    // Another thread timed the same key first: its decision holds for this call too, so that every call of a
+    // shape runs the same kernel (and rounds alike) however the timings raced.
+    size_t chosen = index_of(candidates, kept);
+    if (chosen >= candidates.size()) chosen = best;
     if (inserted) {
         std::string line = "clif routes: " + key_text(key) + ":";
         for (size_t i = 0; i < candidates.size(); i++)
@@ -308,7 +315,7 @@ Choice choose(Op op, std::initializer_list<int64_t> dims, at::ScalarType dtype, 
         std::fputs(line.c_str(), stderr);
     }
     // Computed with autograd off: the same tensor the caller would get only when the caller has it off too.
-    return {best, grad ? at::Tensor() : outputs[best]};
+    return {chosen, grad ? at::Tensor() : outputs[chosen]};
 }
 
 }  // namespace clif::routes
