@@ -18,6 +18,7 @@ import dev.clif.sampling.Timesteps;
 import dev.clif.tensor.Autocast;
 import dev.clif.tensor.DType;
 import dev.clif.tensor.Device;
+import dev.clif.tensor.KernelRoutes;
 import dev.clif.tensor.Tensor;
 import dev.clif.tensor.TensorScope;
 import dev.clif.text.ClipTokenizer;
@@ -228,6 +229,9 @@ public final class Purger {
                     l.onStep(e);
                     if (done % config.checkpointEvery() == 0 || done == config.steps()) {
                         Path file = Checkpoint.file(out);
+                        // The kernel routes the steps so far ran with, on disk before the state they produced: a
+                        // run resumed after kill -9 then computes the next steps with the same kernels, bit for bit.
+                        KernelRoutes.save();
                         Checkpoint.save(file, done, trainable, names, adam, configJson, fingerprint, history,
                                 elapsedBefore + (System.nanoTime() - wallStart) / 1e9, models.scaler());
                         log.info("checkpoint at step {}: {}", done, file);

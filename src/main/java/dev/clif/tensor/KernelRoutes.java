@@ -42,7 +42,8 @@ public final class KernelRoutes {
     private static final Logger log = LoggerFactory.getLogger(KernelRoutes.class);
     public static final String PROPERTY = "clif.routes";
     public static final String ENV = "CLIF_ROUTES";
-    private static final Pattern THREADS = Pattern.compile(" t=(\\d+)$");
+    // "... t=N", or "... t=N backward" for a call timed with its backward
+    private static final Pattern THREADS = Pattern.compile(" t=(\\d+)( backward)?$");
 
     private static final Object LOCK = new Object();
     // Everything below is guarded by LOCK. Nothing under LOCK calls NativeLibrary.load(): load() calls init()

@@ -53,6 +53,21 @@ class KernelRoutesTest {
     }
 
     @Test
+    void keysTimedWithTheirBackwardAreSavedToTheCacheFileAndReadBack() {
+        String backward = "conv n=1 in=4 out=32 h=16 w=16 kernel=3 stride=1 f32 t=1 backward\tonednn\tonednn=0.500\tblas=0.750\n";
+        KernelRoutes.load(DENSE + backward);
+        KernelRoutes.Decision d = KernelRoutes.decisions().stream().filter(x -> x.key().endsWith(" backward")).findFirst().orElseThrow();
+        assertEquals(1, d.threads());
+        assertEquals("conv", d.op());
+        KernelRoutes.save(); // threw on the backward key before, and so saved nothing at all
+        String saved = KernelRoutes.dump();
+        KernelRoutes.clear();
+        assertNull(KernelRoutes.loadFile(KernelRoutes.file(1)));
+        assertEquals(saved, KernelRoutes.dump());
+        assertTrue(saved.contains(backward), saved);
+    }
+
+    @Test
     void loadingReplacesTheDecisionOfTheSameKey() {
         KernelRoutes.load(DENSE);
         KernelRoutes.load(DENSE.replace("\tblas\t", "\tonednn\t"));
