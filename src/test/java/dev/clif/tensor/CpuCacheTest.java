@@ -22,11 +22,12 @@ class CpuCacheTest {
         CpuCache.Stats alive = CpuCache.stats();
         assertTrue(alive.inUseBytes() >= FLOATS * 4, alive.toString());
         t.close();
+        // At least, not exactly: a Cleaner may free another test's leaked tensor meanwhile (it only adds to the cache).
         CpuCache.Stats freed = CpuCache.stats();
-        assertEquals(alive.inUseBytes() - FLOATS * 4, freed.inUseBytes(), "4 MiB is a whole number of 64 KiB granules");
-        assertEquals(FLOATS * 4, freed.cachedBytes() - alive.cachedBytes());
+        assertTrue(freed.inUseBytes() <= alive.inUseBytes() - FLOATS * 4, freed + " after " + alive);
+        assertTrue(freed.cachedBytes() >= alive.cachedBytes() + FLOATS * 4, freed + " after " + alive);
         try (Tensor again = Tensor.zeros(DType.F32, Device.CPU, FLOATS)) {
-            assertEquals(freed.cachedBytes() - FLOATS * 4, CpuCache.stats().cachedBytes(), "the kept block was reused");
+            assertTrue(CpuCache.stats().cachedBytes() < freed.cachedBytes(), "the kept block was reused: " + CpuCache.stats());
             for (float f : again.toFloatArray()) assertEquals(0f, f, "zeros in a reused block");
         }
     }
