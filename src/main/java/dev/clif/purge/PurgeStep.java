@@ -77,6 +77,8 @@ public final class PurgeStep {
      */
     public static Output run(Models m, Tensor xt, Tensor timestep, double alphaProd, Conditioning context, Conditioning uncond,
                              double guidance, float[] deltaT, Probe probe) {
+        if (probe == null && FrozenBranchBeside.applies(xt.device()))
+            return FrozenBranchBeside.run(m, xt, timestep, alphaProd, context, uncond, guidance, deltaT);
         Probe p = probe == null ? (n, v) -> {} : probe;
         boolean keepGrads = probe != null && probe.wantsIntermediateGradients();
         try (TensorScope scope = TensorScope.open()) {
@@ -129,20 +131,33 @@ public final class PurgeStep {
                 train = embed(m, x0Train, true, keepGrads, "train", p);
                 frozen = embed(m, x0Frozen, false, false, "frozen", p);
             }
-            float[][] e = rows(train.embeds);
-            float[][] e0 = rows(frozen.embeds);
-            DirectionalClipLoss.Result loss = DirectionalClipLoss.compute(e, e0, deltaT);
-            float[] g = flatten(loss.gradient());
-            double gs = m.gradScale();
-            if (gs != 1) for (int i = 0; i < g.length; i++) g[i] = (float) (g[i] * gs);
-            Tensor grad = Tensor.of(g, e.length, deltaT.length).to(train.embeds.device(), train.embeds.dtype());
-            Autograd.backward(train.embeds, grad);
+            Output out = lossAndBackward(m, train.embeds, rows(frozen.embeds), deltaT);
             if (keepGrads) {
                 p.tensor("grad_pixel_train", Autograd.grad(train.pixel));
                 p.tensor("grad_image_train", Autograd.grad(train.image));
             }
-            return new Output(loss.loss(), loss.cos(), loss.tieBreaks(), e, e0, loss.gradient());
+            return out;
         }
+    }
+
+    /** The directional loss of E_I(θ) against E_I(θ0) ({@code e0}), and backward from E_I(θ) with its gradient. */
+    static Output lossAndBackward(Models m, Tensor embedsTrain, float[][] e0, float[] deltaT) {
+        float[][] e = rows(embedsTrain);
+        DirectionalClipLoss.Result loss = DirectionalClipLoss.compute(e, e0, deltaT);
+        float[] g = flatten(loss.gradient());
+        double gs = m.gradScale();
+        if (gs != 1) for (int i = 0; i < g.length; i++) g[i] = (float) (g[i] * gs);
+        Tensor grad = Tensor.of(g, e.length, deltaT.length).to(embedsTrain.device(), embedsTrain.dtype()); // the caller's scope
+        Autograd.backward(embedsTrain, grad);
+        return new Output(loss.loss(), loss.cos(), loss.tieBreaks(), e, e0, loss.gradient());
+    }
+
+    /**
+     * x̂0 → E_I: VAE decode, [0,1], CLIP preprocessing and image features; {@code grad} records autograd. The
+     * tensors belong to the caller's scope.
+     */
+    static Tensor imageEmbeds(Models m, Tensor x0, boolean grad) {
+        return embed(m, x0, grad, false, "", (n, v) -> {}).embeds;
     }
 
     /** ε from one UNet, with classifier-free guidance when {@code guidance > 1} and {@code uncond} is given. */
