@@ -2,7 +2,7 @@ package dev.clif.attack;
 
 import dev.clif.model.Autograd;
 import dev.clif.model.ClipTextEncoder;
-import dev.clif.model.StableDiffusion;
+import dev.clif.sampling.StableDiffusion;
 import dev.clif.model.UNet;
 import dev.clif.sampling.DdimScheduler;
 import dev.clif.tensor.DType;

@@ -93,7 +93,7 @@ public final class ConvertCommand implements Callable<Integer> {
         List<SafetensorsFile> open = new ArrayList<>();
         try {
             List<List<SafetensorsWriter.Entry>> comps = new ArrayList<>();
-            boolean xl = dev.clif.model.StableDiffusion.isXlFolder(folder);
+            boolean xl = dev.clif.sampling.StableDiffusion.isXlFolder(folder);
             for (String c : xl ? SingleFileCheckpoint.XL_COMPONENTS : SingleFileCheckpoint.COMPONENTS) {
                 Path dir = folder.resolve(c);
                 if (!Files.isDirectory(dir)) throw new ClifException(folder + ": not a Stable Diffusion folder: no " + c + "/");

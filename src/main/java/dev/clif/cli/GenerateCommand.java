@@ -1,9 +1,9 @@
 package dev.clif.cli;
 
 import dev.clif.ClifException;
-import dev.clif.golden.ImageBytes;
+import dev.clif.sampling.ImageBytes;
 import dev.clif.io.Png;
-import dev.clif.model.StableDiffusion;
+import dev.clif.sampling.StableDiffusion;
 import dev.clif.sampling.SafeLatentDiffusion;
 import dev.clif.sampling.Txt2Img;
 import dev.clif.tensor.DType;

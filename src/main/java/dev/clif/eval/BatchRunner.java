@@ -1,10 +1,10 @@
 package dev.clif.eval;
 
-import dev.clif.golden.ImageBytes;
-import dev.clif.io.AtomicFile;
+import dev.clif.sampling.ImageBytes;
+import dev.clif.AtomicFile;
 import dev.clif.io.RgbImage;
 import dev.clif.io.Sha256;
-import dev.clif.model.StableDiffusion;
+import dev.clif.sampling.StableDiffusion;
 import dev.clif.sampling.Txt2Img;
 import dev.clif.tensor.DType;
 import dev.clif.tensor.Device;

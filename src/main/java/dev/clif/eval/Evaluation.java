@@ -1,7 +1,7 @@
 package dev.clif.eval;
 
 import dev.clif.ClifException;
-import dev.clif.io.AtomicFile;
+import dev.clif.AtomicFile;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;

@@ -1,7 +1,7 @@
 package dev.clif.eval;
 
 import dev.clif.ClifException;
-import dev.clif.io.AtomicFile;
+import dev.clif.AtomicFile;
 import dev.clif.io.Sha256;
 import dev.clif.tensor.NativeLibrary;
 

@@ -3,7 +3,7 @@ package dev.clif.eval;
 import dev.clif.ClifException;
 import dev.clif.io.ModelFolder;
 import dev.clif.io.Sha256;
-import dev.clif.model.StableDiffusion;
+import dev.clif.sampling.StableDiffusion;
 import dev.clif.purge.PurgedModel;
 import dev.clif.sampling.SafeLatentDiffusion;
 import dev.clif.tensor.DType;
@@ -130,7 +130,7 @@ public record ModelSpec(String name, String spec, Path base, Path delta, String 
      */
     public Map<String, Object> fingerprint() {
         List<Path> weights = new ArrayList<>();
-        boolean xl = dev.clif.model.StableDiffusion.isXlFolder(base);
+        boolean xl = dev.clif.sampling.StableDiffusion.isXlFolder(base);
         for (String c : xl ? List.of("text_encoder", "text_encoder_2", "unet", "vae") : List.of("text_encoder", "unet", "vae")) {
             Path dir = base.resolve(c);
             if (!Files.isDirectory(dir)) throw new ClifException("model " + name + ": " + base + " has no " + c + "/");

@@ -1,6 +1,7 @@
 package dev.clif.golden;
 
-import dev.clif.model.StableDiffusion;
+import dev.clif.sampling.ImageBytes;
+import dev.clif.sampling.StableDiffusion;
 import dev.clif.sampling.Txt2Img;
 import dev.clif.tensor.DType;
 import dev.clif.tensor.Device;

@@ -1,6 +1,6 @@
 package dev.clif.golden;
 
-import dev.clif.model.StableDiffusion;
+import dev.clif.sampling.StableDiffusion;
 import dev.clif.sampling.SafeLatentDiffusion;
 import dev.clif.sampling.Txt2Img;
 import dev.clif.tensor.DType;

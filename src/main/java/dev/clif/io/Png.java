@@ -1,5 +1,6 @@
 package dev.clif.io;
 
+import dev.clif.AtomicFile;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;

@@ -1,5 +1,6 @@
 package dev.clif.io;
 
+import dev.clif.AtomicFile;
 import dev.clif.ClifException;
 
 import com.fasterxml.jackson.databind.JsonNode;

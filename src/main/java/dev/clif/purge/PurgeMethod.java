@@ -1,7 +1,7 @@
 package dev.clif.purge;
 
 import dev.clif.model.Conditioning;
-import dev.clif.model.StableDiffusion;
+import dev.clif.sampling.StableDiffusion;
 import dev.clif.model.UNet;
 import dev.clif.sampling.DdimScheduler;
 import dev.clif.sampling.Timesteps;

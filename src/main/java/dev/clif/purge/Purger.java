@@ -10,7 +10,7 @@ import dev.clif.model.Autograd;
 import dev.clif.model.ClipImageProcessor;
 import dev.clif.model.ClipModel;
 import dev.clif.model.Conditioning;
-import dev.clif.model.StableDiffusion;
+import dev.clif.sampling.StableDiffusion;
 import dev.clif.model.UNet;
 import dev.clif.sampling.DdimScheduler;
 import dev.clif.sampling.StepOutput;
@@ -537,7 +537,7 @@ public final class Purger {
                 : "bytes, peak resident set of the process (CPU run: Java heap and native memory together)");
         o.set("steps", Checkpoint.historyJson(history));
         if (edit != null) o.set("closed_form", edit);
-        dev.clif.io.AtomicFile.write(file, tmp -> JSON.writeValue(tmp.toFile(), o));
+        dev.clif.AtomicFile.write(file, tmp -> JSON.writeValue(tmp.toFile(), o));
     }
 
     static String version() {

@@ -1,7 +1,7 @@
 package dev.clif.purge;
 
 import dev.clif.ClifException;
-import dev.clif.model.StableDiffusion;
+import dev.clif.sampling.StableDiffusion;
 import dev.clif.model.UNet;
 import dev.clif.tensor.DType;
 import dev.clif.tensor.Device;

@@ -2,7 +2,7 @@ package dev.clif.sampling;
 
 import dev.clif.model.Conditioning;
 import dev.clif.model.SizeConditioning;
-import dev.clif.model.StableDiffusion;
+import dev.clif.sampling.StableDiffusion;
 import dev.clif.tensor.DType;
 import dev.clif.tensor.Device;
 import dev.clif.tensor.Tensor;

@@ -2,9 +2,9 @@ package dev.clif.serve;
 
 import dev.clif.eval.Score;
 import dev.clif.eval.Scorer;
-import dev.clif.golden.ImageBytes;
+import dev.clif.sampling.ImageBytes;
 import dev.clif.io.RgbImage;
-import dev.clif.model.StableDiffusion;
+import dev.clif.sampling.StableDiffusion;
 import dev.clif.sampling.Txt2Img;
 import dev.clif.tensor.DType;
 import dev.clif.tensor.Device;

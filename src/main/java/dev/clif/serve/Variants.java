@@ -2,7 +2,7 @@ package dev.clif.serve;
 
 import dev.clif.ClifException;
 import dev.clif.io.SafetensorsFile;
-import dev.clif.model.StableDiffusion;
+import dev.clif.sampling.StableDiffusion;
 import dev.clif.model.UNet;
 import dev.clif.purge.PurgedModel;
 import dev.clif.tensor.DType;

@@ -54,7 +54,7 @@ public final class ShippedModels {
             try (InputStream in = ShippedModels.class.getResourceAsStream(ROOT + f)) {
                 if (in == null) throw new ClifException("the shipped shapes models lack " + f);
                 byte[] bytes = in.readAllBytes();
-                dev.clif.io.AtomicFile.writeBytes(target, bytes);
+                dev.clif.AtomicFile.writeBytes(target, bytes);
             } catch (IOException e) {
                 throw new ClifException("cannot extract the shipped shapes model file " + f + ": " + e.getMessage(), e);
             }

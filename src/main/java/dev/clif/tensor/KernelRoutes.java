@@ -1,5 +1,6 @@
 package dev.clif.tensor;
 
+import dev.clif.AtomicFile;
 import dev.clif.ClifException;
 import dev.clif.ffi.clif_h;
 
@@ -11,7 +12,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * convolutions: oneDNN or im2col + BLAS). The
  * native side times both on the first call of each problem shape and keeps the faster; this class keeps those
  * decisions per machine, so that the timing runs once: a file per CPU model, thread count and libtorch version
- * under Clif's cache ({@code <cache>/routes/<cpu>-t<threads>-torch<version>.tsv}), loaded with the library (and
+ * under Clif's cache ({@code <cache>/routes/<cpu>-t<threads>-torch<version>-clif<version>.tsv}), loaded with the library (and
  * when {@link Device#setThreads} picks another thread count) and written by a shutdown hook or {@link #save()}.
  *
  * <p>{@code -Dclif.routes=dense=blas,attention=matmul} (or the environment variable {@code CLIF_ROUTES}) forces
@@ -241,7 +241,9 @@ public final class KernelRoutes {
 
     private static Path fileFor(int threads) {
         if (dir == null) throw new IllegalStateException("KernelRoutes used before the native library was loaded");
-        return dir.resolve(machineName() + "-t" + threads + "-torch" + sanitise(clif_h.clif_torch_version().getString(0)) + ".tsv");
+        // Clif's version in the name: another release may route (or compute) a key's kernels differently.
+        return dir.resolve(machineName() + "-t" + threads + "-torch" + sanitise(clif_h.clif_torch_version().getString(0))
+                + "-clif" + sanitise(clif_h.clif_version().getString(0)) + ".tsv");
     }
 
     private static void saveChanged() {
@@ -255,7 +257,7 @@ public final class KernelRoutes {
             Path file = fileFor(threads);
             String header = "# Clif kernel routes measured on " + cpuModel() + " at " + threads + " thread(s), libtorch "
                     + clif_h.clif_torch_version().getString(0) + ": <op shape dtype threads>\t<route kept>\t<route>=<median ms>...\n";
-            writeAtomically(file, header + part);
+            AtomicFile.writeBytes(file, (header + part).getBytes(StandardCharsets.UTF_8));
             onDisk.put(threads, part);
             log.debug("saved kernel routes to {}", file);
         }
@@ -268,25 +270,6 @@ public final class KernelRoutes {
             }
         } catch (RuntimeException | Error e) {
             log.warn("could not save the kernel-route cache: {}", e.getMessage());
-        }
-    }
-
-    // tensor sits below io (no dev.clif.io.AtomicFile here): written beside the target and renamed, so a reader
-    // never sees half a file.
-    private static void writeAtomically(Path file, String text) {
-        Path tmp = null;
-        try {
-            Files.createDirectories(file.getParent());
-            tmp = Files.createTempFile(file.getParent(), file.getFileName().toString(), ".tmp");
-            Files.writeString(tmp, text, StandardCharsets.UTF_8);
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException e) {
-            try {
-                if (tmp != null) Files.deleteIfExists(tmp);
-            } catch (IOException ignored) {
-                // the failure that matters is reported below
-            }
-            throw new ClifException(file + ": cannot write the kernel-route cache: " + e.getMessage(), e);
         }
     }
 

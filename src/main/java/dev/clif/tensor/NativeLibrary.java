@@ -126,7 +126,7 @@ public final class NativeLibrary {
         Path target = dir.resolve(LIB_NAME);
         if (Files.isRegularFile(target) && Files.size(target) == bytes.length) return target;
         // Written beside the target and renamed, so a concurrent JVM never loads a half-written file.
-        dev.clif.io.AtomicFile.writeBytes(target, bytes);
+        dev.clif.AtomicFile.writeBytes(target, bytes);
         return target;
     }
 

@@ -178,7 +178,7 @@ class FormatsCliTest {
         }
         // the delta fits the single file (same base fingerprint), in memory as eval applies it
         dev.clif.eval.ModelSpec spec = dev.clif.eval.ModelSpec.parse("p=" + single + "+" + out.resolve("delta.safetensors") + ";config=" + sd);
-        try (dev.clif.model.StableDiffusion m = spec.load(dev.clif.tensor.Device.CPU, dev.clif.tensor.DType.F32)) {
+        try (dev.clif.sampling.StableDiffusion m = spec.load(dev.clif.tensor.Device.CPU, dev.clif.tensor.DType.F32)) {
             assertNotNull(m.unet());
         }
     }

@@ -4,10 +4,10 @@ import dev.clif.TestData;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.clif.ClifException;
-import dev.clif.golden.ImageBytes;
+import dev.clif.sampling.ImageBytes;
 import dev.clif.io.SafetensorsFile;
 import dev.clif.io.SafetensorsWriter;
-import dev.clif.model.StableDiffusion;
+import dev.clif.sampling.StableDiffusion;
 import dev.clif.purge.PurgedModel;
 import dev.clif.sampling.Txt2Img;
 import dev.clif.tensor.DType;

@@ -67,7 +67,7 @@ class SingleFileModelsTest {
         Path d = write("sdxl", tmp);
         UNetConfig unet = UNetConfig.parse(Files.readString(d.resolve("unet/config.json")), "UNetConfig.xl()");
         assertEquals(UNetConfig.xl(), unet);
-        assertTrue(dev.clif.model.StableDiffusion.isXlFolder(d));
+        assertTrue(dev.clif.sampling.StableDiffusion.isXlFolder(d));
         ClipTextConfig t1 = ClipTextConfig.read(d.resolve("text_encoder/config.json"));
         ClipTextConfig t2 = ClipTextConfig.read(d.resolve("text_encoder_2/config.json"));
         assertEquals(2048, t1.hiddenSize() + t2.hiddenSize());

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import dev.clif.ClifException;
 import dev.clif.TestData;
 import dev.clif.model.Conditioning;
-import dev.clif.model.StableDiffusion;
+import dev.clif.sampling.StableDiffusion;
 import dev.clif.model.UNet;
 import dev.clif.model.UNetConfig;
 import dev.clif.tensor.DType;

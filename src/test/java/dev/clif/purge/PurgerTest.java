@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import dev.clif.ClifException;
 import dev.clif.io.SafetensorsFile;
-import dev.clif.model.StableDiffusion;
+import dev.clif.sampling.StableDiffusion;
 import dev.clif.sampling.Txt2Img;
 import dev.clif.tensor.DType;
 import dev.clif.tensor.Device;

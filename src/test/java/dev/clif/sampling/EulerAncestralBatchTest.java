@@ -2,7 +2,7 @@ package dev.clif.sampling;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import dev.clif.model.StableDiffusion;
+import dev.clif.sampling.StableDiffusion;
 import dev.clif.shapes.ShippedModels;
 import dev.clif.tensor.DType;
 import dev.clif.tensor.Device;

@@ -116,12 +116,13 @@ class KernelRoutesTest {
     }
 
     @Test
-    void cacheFilesAreKeyedByMachineThreadsAndTorchUnderTheCacheRoot() {
+    void cacheFilesAreKeyedByMachineThreadsTorchAndClifUnderTheCacheRoot() {
         Path one = KernelRoutes.file(1), two = KernelRoutes.file(2);
         assertEquals(NativeLibrary.cacheRoot().resolve("routes"), one.getParent());
         assertNotEquals(one, two);
         String name = one.getFileName().toString();
-        assertTrue(name.endsWith("-t1-torch" + KernelRoutes.sanitise(NativeLibrary.torchVersion()) + ".tsv"), name);
+        assertTrue(name.endsWith("-t1-torch" + KernelRoutes.sanitise(NativeLibrary.torchVersion())
+                + "-clif" + KernelRoutes.sanitise(NativeLibrary.clifVersion()) + ".tsv"), name);
         assertTrue(name.matches("[A-Za-z0-9._-]+"), name);
         assertEquals("AMD_EPYC_7R13_Processor", KernelRoutes.sanitise("AMD EPYC 7R13 Processor"));
         assertEquals("Intel_R_Xeon_R_CPU_2.20GHz", KernelRoutes.sanitise(" Intel(R) Xeon(R) CPU @ 2.20GHz "));

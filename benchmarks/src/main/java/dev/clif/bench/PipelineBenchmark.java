@@ -1,6 +1,6 @@
 package dev.clif.bench;
 
-import dev.clif.model.StableDiffusion;
+import dev.clif.sampling.StableDiffusion;
 import dev.clif.sampling.Txt2Img;
 import dev.clif.tensor.DType;
 import dev.clif.tensor.Device;

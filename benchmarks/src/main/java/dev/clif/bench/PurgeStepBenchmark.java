@@ -3,7 +3,7 @@ package dev.clif.bench;
 import dev.clif.model.AdamW;
 import dev.clif.model.ClipModel;
 import dev.clif.model.ClipImageProcessor;
-import dev.clif.model.StableDiffusion;
+import dev.clif.sampling.StableDiffusion;
 import dev.clif.model.UNet;
 import dev.clif.purge.DirectionalClipLoss;
 import dev.clif.purge.PurgeStep;

@@ -1,7 +1,7 @@
 package dev.clif.bench;
 
 import dev.clif.model.Conditioning;
-import dev.clif.model.StableDiffusion;
+import dev.clif.sampling.StableDiffusion;
 import dev.clif.model.UNet;
 import dev.clif.model.UNetConfig;
 import dev.clif.tensor.DType;

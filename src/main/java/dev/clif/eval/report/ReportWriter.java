@@ -4,7 +4,7 @@ import dev.clif.ClifException;
 import dev.clif.eval.Preservation;
 import dev.clif.eval.ResultRecord;
 import dev.clif.eval.Summary;
-import dev.clif.io.AtomicFile;
+import dev.clif.AtomicFile;
 import dev.clif.io.LabelledGrid;
 import dev.clif.io.Png;
 import dev.clif.io.RgbImage;

@@ -9,7 +9,7 @@ import dev.clif.eval.FeatureExtractor;
 import dev.clif.eval.ResultRecord;
 import dev.clif.eval.ScorerSet;
 import dev.clif.eval.WorkPlan;
-import dev.clif.io.AtomicFile;
+import dev.clif.AtomicFile;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 

@@ -9,7 +9,7 @@ import dev.clif.eval.report.ReportWriter;
 import dev.clif.eval.ModelSpec;
 import dev.clif.eval.PromptSetReader;
 import dev.clif.eval.Summary;
-import dev.clif.io.AtomicFile;
+import dev.clif.AtomicFile;
 import dev.clif.io.LabelledGrid;
 import dev.clif.io.Png;
 import dev.clif.purge.PurgeConfig;

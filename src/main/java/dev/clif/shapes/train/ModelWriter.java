@@ -158,7 +158,7 @@ public final class ModelWriter {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + file, e);
         }
-        dev.clif.io.AtomicFile.writeBytes(file, text.getBytes(StandardCharsets.UTF_8));
+        dev.clif.AtomicFile.writeBytes(file, text.getBytes(StandardCharsets.UTF_8));
     }
 
     /** Deletes a folder tree if it exists. */

@@ -1,6 +1,5 @@
-package dev.clif.io;
+package dev.clif;
 
-import dev.clif.ClifException;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;

@@ -1,4 +1,4 @@
-package dev.clif.golden;
+package dev.clif.sampling;
 
 import dev.clif.tensor.DType;
 import dev.clif.tensor.Device;

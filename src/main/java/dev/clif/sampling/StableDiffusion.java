@@ -1,8 +1,14 @@
-package dev.clif.model;
+package dev.clif.sampling;
 
 import dev.clif.ClifException;
 import dev.clif.io.ModelFolder;
-import dev.clif.sampling.SchedulerConfig;
+import dev.clif.model.ClipTextConfig;
+import dev.clif.model.ClipTextEncoder;
+import dev.clif.model.Conditioning;
+import dev.clif.model.SizeConditioning;
+import dev.clif.model.UNet;
+import dev.clif.model.UNetConfig;
+import dev.clif.model.Vae;
 import dev.clif.tensor.DType;
 import dev.clif.tensor.Device;
 import dev.clif.tensor.Tensor;
