@@ -127,6 +127,10 @@ public final class PurgeCommand implements Callable<Integer> {
     @Option(names = "--preserve-kv-weight", description = "λ of Σ‖(W − W0)e‖² over the benign prompts' tokens e, W the trained attn2.to_k/to_v (default 0: off)")
     Double preserveKvWeight;
 
+    @Option(names = "--size-weight", defaultValue = "0",
+            description = "w of CLIF's size term w·max(0, 1 − (e − e0)·ΔT/|t̄_tgt − t̄_src|), asking each image to move along ΔT by the text gap (0: off, the paper's loss; default ${DEFAULT-VALUE})")
+    double sizeWeight;
+
     @Option(names = "--out", required = true, description = "output folder (must not exist or be empty, unless --resume)")
     Path out;
 
@@ -164,7 +168,7 @@ public final class PurgeCommand implements Callable<Integer> {
                 .guidance(guidance).trainGuidance(trainGuidance).esdEta(esdEta).batch(batch).seed(seed).imageSize(size).device(d).dtype(t)
                 .gradientCheckpointing(gradientCheckpointing).checkpointEvery(checkpointEvery)
                 .preserve(preserve, epsWeight)
-                .preserveKv(preserveKvWeight == null ? 0 : preserveKvWeight).outputDir(out).resume(resume);
+                .preserveKv(preserveKvWeight == null ? 0 : preserveKvWeight).sizeWeight(sizeWeight).outputDir(out).resume(resume);
         if (stopRange != null) {
             String[] p = stopRange.split(":");
             try {

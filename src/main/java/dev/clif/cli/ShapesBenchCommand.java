@@ -76,6 +76,10 @@ public final class ShapesBenchCommand implements Callable<Integer> {
             description = "weight of keeping the benign prompts' cross-attention keys and values (0: off; default ${DEFAULT-VALUE})")
     double preserveKvWeight;
 
+    @Option(names = "--size-weight", defaultValue = "0",
+            description = "w of CLIF's size term, asking each image to move along ΔT by the text gap (0: off; default ${DEFAULT-VALUE})")
+    double sizeWeight;
+
     @Option(names = "--params", split = ",", description = "what both purges train: xattn-kv (default), xattn, noxattn, full, or globs")
     List<String> params;
 
@@ -109,7 +113,7 @@ public final class ShapesBenchCommand implements Callable<Integer> {
         if (!Files.isDirectory(sd) || !Files.isDirectory(clip))
             throw new ClifException(root + " has no sd/ and clip/ model folders (train them with `clif shapes train`)");
         ShapesBench.Config cfg = new ShapesBench.Config(sd, clip, source, target, methods, images, sampleSteps, guidance,
-                purgeSteps, purgeBatch, lr, preserveWeight, preserveKvWeight, params, seed, out, grid, templates);
+                purgeSteps, purgeBatch, lr, preserveWeight, preserveKvWeight, params, seed, out, grid, templates, sizeWeight);
         ShapesBench.Report r = new ShapesBench(cfg).run(msg -> System.err.println("shapes bench: " + msg));
         System.out.print(ShapesBench.table(r));
         System.out.print(r.eval().summary().table());

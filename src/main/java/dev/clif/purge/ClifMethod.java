@@ -29,10 +29,34 @@ final class ClifMethod implements PurgeMethod.Stepwise {
                 x0Train = chain(m.trainable(), s.scheduler(), s.timesteps(), s.xt(), s.context(), s.uncond(), s.stop(), true);
                 x0Frozen = chain(m.frozen(), s.scheduler(), s.timesteps(), s.xt(), s.context(), s.uncond(), s.stop(), false);
             }
-            return PurgeStep.fromX0(m, x0Train, x0Frozen, s.deltaT(), null).loss();
+            return observe(PurgeStep.fromX0(m, x0Train, x0Frozen, s.deltaT(), config.sizeWeight(), s.textGap(), null));
         }
-        return PurgeStep.run(m, s.xt(), s.tt(), s.alphaProd(), s.context(), s.uncond(), config.trainGuidance(), s.deltaT(), null).loss();
+        return observe(PurgeStep.run(m, s.xt(), s.tt(), s.alphaProd(), s.context(), s.uncond(), config.trainGuidance(), s.deltaT(),
+                config.sizeWeight(), s.textGap(), null));
     }
+
+    /** Logs, every 50 steps, the mean cosine and how far the images moved along ΔT in units of the text gap (p/g). */
+    private double observe(PurgeStep.Output o) {
+        cosSum += mean(o.cos());
+        if (o.progress() != null) progressSum += mean(o.progress());
+        if (++calls % 50 == 0) {
+            log.info("clif: last 50 steps: mean cos(ΔI, ΔT) {}, mean move along ΔT {} of the text gap",
+                    String.format("%.3f", cosSum / 50), String.format("%.3f", progressSum / 50));
+            cosSum = 0;
+            progressSum = 0;
+        }
+        return o.loss();
+    }
+
+    private static double mean(double[] x) {
+        double s = 0;
+        for (double v : x) s += v;
+        return s / x.length;
+    }
+
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ClifMethod.class);
+    private int calls;
+    private double cosSum, progressSum;
 
     /** The last DDIM steps from index {@code from}, returning the final step's x̂0 (with autograd when {@code grad}). */
     private Tensor chain(UNet unet, DdimScheduler scheduler, Timesteps ts, Tensor x, Conditioning context, Conditioning uncond, int from, boolean grad) {

@@ -21,6 +21,15 @@ package dev.clif.purge;
  * gradient is that of the linearised loss 1 − (e − e0)·ΔT, i.e. −(1/B)(I − e eᵀ)ΔT/|E|: the steepest
  * descent direction that moves e toward ΔT, which is the limit direction of the true gradient as d → 0
  * along ΔT. It is deterministic and depends only on E and ΔT.
+ *
+ * <p><b>Size term (optional, weight w ≥ 0, off at 0).</b> The directional loss asks nothing of how far the images
+ * move: a half move along ΔT scores as well as a full one. With w &gt; 0 and the text gap g = |t̄_tgt − t̄_src|
+ * ({@link #textGap}) each row adds a hinge on its projection p = (e − e0)·ΔT:
+ * <pre>
+ *   L += w · mean over the batch of max(0, 1 − p/g)
+ *   dL/dE_b += −(w/(B·g)) · (I − e eᵀ)/|E| · ΔT        while p &lt; g (0 once the row has moved by the text gap)
+ * </pre>
+ * so the images are asked to move along ΔT by as much as the concepts' texts differ, and no further.
  */
 public final class DirectionalClipLoss {
     /**
@@ -34,7 +43,11 @@ public final class DirectionalClipLoss {
     private DirectionalClipLoss() {}
 
     /** The loss, per-row cosines, and dL/dE (same shape as the trainable embeddings). */
-    public record Result(double loss, double[] cos, float[][] gradient, int tieBreaks) {}
+    public record Result(double loss, double[] cos, float[][] gradient, int tieBreaks, double[] progress) {
+        public Result(double loss, double[] cos, float[][] gradient, int tieBreaks) {
+            this(loss, cos, gradient, tieBreaks, null);
+        }
+    }
 
     /**
      * @param train  E_I(θ): [B][D] unnormalised image embeddings of the trainable model
@@ -42,6 +55,16 @@ public final class DirectionalClipLoss {
      * @param deltaT the unit text direction, length D
      */
     public static Result compute(float[][] train, float[][] frozen, float[] deltaT) {
+        return compute(train, frozen, deltaT, 0, 0);
+    }
+
+    /**
+     * The directional loss plus the size term (see the class comment): {@code sizeWeight} w, {@code gap} the text gap g
+     * (&gt; 0 when w &gt; 0; with w = 0 a positive gap only fills {@link Result#progress}, p/g per row).
+     */
+    public static Result compute(float[][] train, float[][] frozen, float[] deltaT, double sizeWeight, double gap) {
+        if (!(sizeWeight >= 0) || !Double.isFinite(sizeWeight)) throw new IllegalArgumentException("size weight must be a finite number >= 0, got " + sizeWeight);
+        if (sizeWeight > 0 && !(gap > 0 && Double.isFinite(gap))) throw new IllegalArgumentException("the size term needs a positive text gap, got " + gap);
         int b = train.length;
         if (b == 0 || frozen.length != b) throw new IllegalArgumentException("need the same non-zero batch of train and frozen embeddings");
         int dim = deltaT.length;
@@ -53,6 +76,7 @@ public final class DirectionalClipLoss {
         double[] cos = new double[b];
         float[][] grad = new float[b][dim];
         int ties = 0;
+        double[] progress = gap > 0 ? new double[b] : null;
         for (int r = 0; r < b; r++) {
             if (train[r].length != dim || frozen[r].length != dim)
                 throw new IllegalArgumentException("embedding row " + r + " has length " + train[r].length + "/" + frozen[r].length + ", ΔT has " + dim);
@@ -81,10 +105,18 @@ public final class DirectionalClipLoss {
                 for (int i = 0; i < dim; i++) v[i] = (t[i] - c * di[i]) / nd;
             }
             loss += 1 - cos[r];
+            if (progress != null) {
+                double p = dot(d, t) / gap;
+                progress[r] = p;
+                if (sizeWeight > 0 && p < 1) {
+                    loss += sizeWeight * (1 - p);
+                    for (int i = 0; i < dim; i++) v[i] += sizeWeight / gap * t[i];
+                }
+            }
             double ev = dot(e, v);
             for (int i = 0; i < dim; i++) grad[r][i] = (float) (-(v[i] - e[i] * ev) / nx / b);
         }
-        return new Result(loss / b, cos, grad, ties);
+        return new Result(loss / b, cos, grad, ties, progress);
     }
 
     /**
@@ -103,6 +135,15 @@ public final class DirectionalClipLoss {
         float[] out = new float[d.length];
         for (int i = 0; i < d.length; i++) out[i] = (float) (d[i] / n);
         return out;
+    }
+
+    /** The text gap g = |t̄_tgt − t̄_src| of two concepts' template-averaged unit text features (the size term's target). */
+    public static double textGap(float[][] source, float[][] target) {
+        double[] s = meanDirection(source, "source");
+        double[] t = meanDirection(target, "target");
+        double[] d = new double[s.length];
+        for (int i = 0; i < d.length; i++) d[i] = t[i] - s[i];
+        return norm(d);
     }
 
     /** normalize(mean of the L2-normalised rows). */

@@ -49,7 +49,7 @@ final class FrozenBranchBeside {
     }
 
     static PurgeStep.Output run(PurgeStep.Models m, Tensor xt, Tensor timestep, double alphaProd, Conditioning context,
-                                Conditioning uncond, double guidance, float[] deltaT) {
+                                Conditioning uncond, double guidance, float[] deltaT, double sizeWeight, double gap) {
         int threads = Device.threads();
         int frozenThreads = threads / 2;
         CompletableFuture<float[][]> frozen = new CompletableFuture<>();
@@ -81,7 +81,7 @@ final class FrozenBranchBeside {
                 awaitQuietly(frozen); // never return (and let the caller free the inputs) while the branch still reads them
                 Device.setThreads(threads);
             }
-            return PurgeStep.lossAndBackward(m, embedsTrain, result(frozen), deltaT);
+            return PurgeStep.lossAndBackward(m, embedsTrain, result(frozen), deltaT, sizeWeight, gap);
         }
     }
 

@@ -56,6 +56,7 @@ public record PurgeConfig(
         Path preserveFile,
         double preserveWeight,
         double preserveKvWeight,
+        double sizeWeight,
         double ucePreserveScale,
         double uceRidge,
         int imageSize,
@@ -155,6 +156,8 @@ public record PurgeConfig(
         positive("checkpoint interval", checkpointEvery);
         if (!(preserveWeight >= 0) || !Double.isFinite(preserveWeight)) throw new ClifException("--preserve-weight must be a finite number >= 0");
         if (!(preserveKvWeight >= 0) || !Double.isFinite(preserveKvWeight)) throw new ClifException("--preserve-kv-weight must be a finite number >= 0");
+        if (!(sizeWeight >= 0) || !Double.isFinite(sizeWeight)) throw new ClifException("--size-weight must be a finite number >= 0");
+        if (sizeWeight > 0 && method != Method.CLIF) throw new ClifException("--size-weight is a term of CLIF's loss: it needs --method clif");
         if (preserveKvWeight > 0 && preserveFile == null)
             throw new ClifException("--preserve-kv-weight needs --preserve FILE (the benign prompts whose keys and values are kept)");
         if (!(ucePreserveScale >= 0) || !Double.isFinite(ucePreserveScale)) throw new ClifException("--uce-preserve-scale must be a finite number >= 0");
@@ -215,6 +218,7 @@ public record PurgeConfig(
         b.preserveFile = preserveFile;
         b.preserveWeight = preserveWeight;
         b.preserveKvWeight = preserveKvWeight;
+        b.sizeWeight = sizeWeight;
         b.ucePreserveScale = ucePreserveScale;
         b.uceRidge = uceRidge;
         b.imageSize = imageSize;
@@ -258,6 +262,7 @@ public record PurgeConfig(
         o.put("preserve_file", preserveFile == null ? null : preserveFile.toString());
         o.put("preserve_weight", preserveWeight);
         o.put("preserve_kv_weight", preserveKvWeight);
+        o.put("size_weight", sizeWeight);
         o.put("uce_preserve_scale", ucePreserveScale);
         if (uceRidge == RIDGE_AUTO) o.put("uce_ridge", "auto");
         else o.put("uce_ridge", uceRidge);
@@ -268,6 +273,7 @@ public record PurgeConfig(
 
     /** Fields newer than some checkpoints, with the value an older checkpoint's run had. */
     static final Map<String, JsonNode> ADDED_LATER = Map.of("preserve_kv_weight", com.fasterxml.jackson.databind.node.DoubleNode.valueOf(0.0),
+            "size_weight", com.fasterxml.jackson.databind.node.DoubleNode.valueOf(0.0),
             "uce_preserve_scale", com.fasterxml.jackson.databind.node.DoubleNode.valueOf(0.1),
             "uce_ridge", com.fasterxml.jackson.databind.node.TextNode.valueOf("auto"));
 
@@ -318,6 +324,7 @@ public record PurgeConfig(
         private Path preserveFile;
         private double preserveWeight = 1.0;
         private double preserveKvWeight;
+        private double sizeWeight;
         private double ucePreserveScale = 0.1;
         private double uceRidge = RIDGE_AUTO;
         private int imageSize;
@@ -366,6 +373,11 @@ public record PurgeConfig(
         public Builder preserve(Path f, double weight) { preserveFile = f; preserveWeight = weight; return this; }
         /** λ of the key/value preservation on the {@link #preserve} prompts (0: off, the default). */
         public Builder preserveKv(double weight) { preserveKvWeight = weight; return this; }
+        /**
+         * w of CLIF's size term, which asks each image to move along ΔT by the text gap ({@link DirectionalClipLoss};
+         * 0: off, the default, the paper's loss).
+         */
+        public Builder sizeWeight(double w) { sizeWeight = w; return this; }
         /** UCE's weight λ of the preserved prompts (UCE's {@code preserve_scale}, default 0.1). */
         public Builder ucePreserveScale(double v) { ucePreserveScale = v; return this; }
         /** UCE's ridge toward the original weights; {@link #RIDGE_AUTO} (the default): only where ill-conditioned. */
@@ -379,7 +391,7 @@ public record PurgeConfig(
             int hi = maxStopIndex == null ? ddimSteps - 1 : maxStopIndex;
             return new PurgeConfig(concepts, promptsFile, templates, method, steps, lr, beta1, beta2, weightDecay, maxGradNorm,
                     params, mode, chainSteps, ddimSteps, lo, hi, guidance, trainGuidance, esdEta, batch, seed, device, dtype,
-                    gradientCheckpointing, checkpointEvery, preserveFile, preserveWeight, preserveKvWeight, ucePreserveScale, uceRidge, imageSize, outputDir, resume);
+                    gradientCheckpointing, checkpointEvery, preserveFile, preserveWeight, preserveKvWeight, sizeWeight, ucePreserveScale, uceRidge, imageSize, outputDir, resume);
         }
     }
 }

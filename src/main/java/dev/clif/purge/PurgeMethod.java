@@ -31,10 +31,17 @@ public sealed interface PurgeMethod permits PurgeMethod.Stepwise, PurgeMethod.Cl
     /**
      * One step's inputs: x_t (drawn by the loop from the frozen model's trajectory, stopped at index {@code stop}), its
      * timestep {@code tt} (a tensor) and ᾱ_t, the conditioning of the step's prompts and the unconditional one (same
-     * batch; SDXL's carries its added part), and the concept pair's CLIP text direction ΔT.
+     * batch; SDXL's carries its added part), and the concept pair's CLIP text direction ΔT with its
+     * text gap |t̄_tgt − t̄_src| (the size term's target, {@link DirectionalClipLoss}).
      */
     record Step(PurgeStep.Models models, DdimScheduler scheduler, Timesteps timesteps, int stop, Tensor xt, Tensor tt,
-                double alphaProd, Conditioning context, Conditioning uncond, float[] deltaT) {}
+                double alphaProd, Conditioning context, Conditioning uncond, float[] deltaT, double textGap) {
+        /** Without the text gap (0: unknown; CLIF's size term then cannot run). */
+        public Step(PurgeStep.Models models, DdimScheduler scheduler, Timesteps timesteps, int stop, Tensor xt, Tensor tt,
+                    double alphaProd, Conditioning context, Conditioning uncond, float[] deltaT) {
+            this(models, scheduler, timesteps, stop, xt, tt, alphaProd, context, uncond, deltaT, 0);
+        }
+    }
 
     /** A method trained by the loop. */
     non-sealed interface Stepwise extends PurgeMethod {

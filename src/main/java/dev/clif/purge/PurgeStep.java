@@ -53,7 +53,11 @@ public final class PurgeStep {
 
     /** What a step computed: loss, cosines, the embeddings and dL/dE_I(θ). */
     public record Output(double loss, double[] cos, int tieBreaks, float[][] imageEmbedsTrain, float[][] imageEmbedsFrozen,
-                         float[][] gradImageEmbeds) {}
+                         float[][] gradImageEmbeds, double[] progress) {
+        public Output(double loss, double[] cos, int tieBreaks, float[][] imageEmbedsTrain, float[][] imageEmbedsFrozen, float[][] gradImageEmbeds) {
+            this(loss, cos, tieBreaks, imageEmbedsTrain, imageEmbedsFrozen, gradImageEmbeds, null);
+        }
+    }
 
     private PurgeStep() {}
 
@@ -77,8 +81,14 @@ public final class PurgeStep {
      */
     public static Output run(Models m, Tensor xt, Tensor timestep, double alphaProd, Conditioning context, Conditioning uncond,
                              double guidance, float[] deltaT, Probe probe) {
+        return run(m, xt, timestep, alphaProd, context, uncond, guidance, deltaT, 0, 0, probe);
+    }
+
+    /** As above, with the loss's size term of weight {@code sizeWeight} and text gap {@code gap} ({@link DirectionalClipLoss}). */
+    public static Output run(Models m, Tensor xt, Tensor timestep, double alphaProd, Conditioning context, Conditioning uncond,
+                             double guidance, float[] deltaT, double sizeWeight, double gap, Probe probe) {
         if (probe == null && FrozenBranchBeside.applies(xt.device()))
-            return FrozenBranchBeside.run(m, xt, timestep, alphaProd, context, uncond, guidance, deltaT);
+            return FrozenBranchBeside.run(m, xt, timestep, alphaProd, context, uncond, guidance, deltaT, sizeWeight, gap);
         Probe p = probe == null ? (n, v) -> {} : probe;
         boolean keepGrads = probe != null && probe.wantsIntermediateGradients();
         try (TensorScope scope = TensorScope.open()) {
@@ -95,7 +105,7 @@ public final class PurgeStep {
             }
             p.tensor("eps_train", epsTrain);
             p.tensor("x0_train", x0Train);
-            Output out = fromX0(m, x0Train, x0Frozen, deltaT, new Probe() {
+            Output out = fromX0(m, x0Train, x0Frozen, deltaT, sizeWeight, gap, new Probe() {
                 @Override
                 public void tensor(String name, Tensor value) {
                     if (name.equals("decoded_frozen")) { // keep the golden order: the frozen branch starts here
@@ -123,6 +133,11 @@ public final class PurgeStep {
      * decode, embed, directional loss, and backward from E_I(θ). {@code x0Train} must carry autograd history.
      */
     public static Output fromX0(Models m, Tensor x0Train, Tensor x0Frozen, float[] deltaT, Probe probe) {
+        return fromX0(m, x0Train, x0Frozen, deltaT, 0, 0, probe);
+    }
+
+    /** As above, with the loss's size term ({@link DirectionalClipLoss#compute(float[][], float[][], float[], double, double)}). */
+    public static Output fromX0(Models m, Tensor x0Train, Tensor x0Frozen, float[] deltaT, double sizeWeight, double gap, Probe probe) {
         Probe p = probe == null ? (n, v) -> {} : probe;
         boolean keepGrads = probe != null && probe.wantsIntermediateGradients();
         try (TensorScope scope = TensorScope.open()) {
@@ -131,7 +146,7 @@ public final class PurgeStep {
                 train = embed(m, x0Train, true, keepGrads, "train", p);
                 frozen = embed(m, x0Frozen, false, false, "frozen", p);
             }
-            Output out = lossAndBackward(m, train.embeds, rows(frozen.embeds), deltaT);
+            Output out = lossAndBackward(m, train.embeds, rows(frozen.embeds), deltaT, sizeWeight, gap);
             if (keepGrads) {
                 p.tensor("grad_pixel_train", Autograd.grad(train.pixel));
                 p.tensor("grad_image_train", Autograd.grad(train.image));
@@ -140,16 +155,19 @@ public final class PurgeStep {
         }
     }
 
-    /** The directional loss of E_I(θ) against E_I(θ0) ({@code e0}), and backward from E_I(θ) with its gradient. */
-    static Output lossAndBackward(Models m, Tensor embedsTrain, float[][] e0, float[] deltaT) {
+    /**
+     * The directional loss (with its size term, {@link DirectionalClipLoss}) of E_I(θ) against E_I(θ0) ({@code e0}),
+     * and backward from E_I(θ) with its gradient.
+     */
+    static Output lossAndBackward(Models m, Tensor embedsTrain, float[][] e0, float[] deltaT, double sizeWeight, double gap) {
         float[][] e = rows(embedsTrain);
-        DirectionalClipLoss.Result loss = DirectionalClipLoss.compute(e, e0, deltaT);
+        DirectionalClipLoss.Result loss = DirectionalClipLoss.compute(e, e0, deltaT, sizeWeight, gap);
         float[] g = flatten(loss.gradient());
         double gs = m.gradScale();
         if (gs != 1) for (int i = 0; i < g.length; i++) g[i] = (float) (g[i] * gs);
         Tensor grad = Tensor.of(g, e.length, deltaT.length).to(embedsTrain.device(), embedsTrain.dtype()); // the caller's scope
         Autograd.backward(embedsTrain, grad);
-        return new Output(loss.loss(), loss.cos(), loss.tieBreaks(), e, e0, loss.gradient());
+        return new Output(loss.loss(), loss.cos(), loss.tieBreaks(), e, e0, loss.gradient(), loss.progress());
     }
 
     /**

@@ -161,7 +161,14 @@ public final class Purger {
             PurgeStep.Models models = new PurgeStep.Models(trainable, sd.unet(), sd.vae(), clip, stats[0], stats[1], dtype, scaler);
             ClipTokenizer clipTokenizer = clipTokenizer(sd);
             List<float[]> deltaT = new ArrayList<>();
-            for (ConceptPair p : config.concepts()) deltaT.add(textDirection(clip, clipTokenizer, p, device));
+            List<Double> gaps = new ArrayList<>();
+            for (ConceptPair p : config.concepts()) {
+                float[][] src = textFeatures(clip, clipTokenizer, p.source(), device);
+                float[][] tgt = textFeatures(clip, clipTokenizer, p.target(), device);
+                deltaT.add(textDirection(src, tgt, p));
+                gaps.add(DirectionalClipLoss.textGap(src, tgt));
+                if (config.sizeWeight() > 0) log.info("size term for {}: weight {}, text gap {}", p, config.sizeWeight(), gaps.getLast());
+            }
             List<List<String>> pairPrompts = new ArrayList<>();
             for (ConceptPair p : config.concepts())
                 pairPrompts.add(prompts == null ? List.of(p.source()) : PromptList.forConcept(prompts, p));
@@ -212,7 +219,7 @@ public final class Purger {
                 for (int step = first; step < config.steps(); step++) {
                     long t0 = System.nanoTime();
                     if (device.isCuda()) device.resetPeakMemory();
-                    StepResult r = step(stepwise, step, models, scheduler, ts, cond, uncond1, deltaT, pairPrompts, latentShape);
+                    StepResult r = step(stepwise, step, models, scheduler, ts, cond, uncond1, deltaT, gaps, pairPrompts, latentShape);
                     Update u = optimizerStep(adam, scaler, step + 1, models, kv);
                     adam.zeroGrad();
                     if (device.isCuda()) device.synchronize();
@@ -308,7 +315,7 @@ public final class Purger {
     }
 
     private StepResult step(PurgeMethod.Stepwise method, int step, PurgeStep.Models m, DdimScheduler scheduler, Timesteps ts, PromptCache cond, Conditioning uncond1,
-                            List<float[]> deltaT, List<List<String>> pairPrompts, long[] latentShape) {
+                            List<float[]> deltaT, List<Double> gaps, List<List<String>> pairPrompts, long[] latentShape) {
         int pairs = config.concepts().size();
         int pair = step % pairs;
         int visit = step / pairs;
@@ -335,7 +342,7 @@ public final class Purger {
             int t = (int) ts.get(stop);
             Tensor tt = ts.tensor(stop).to(device);
             double a = scheduler.alphaProd(t);
-            double objective = method.objective(new PurgeMethod.Step(m, scheduler, ts, stop, xt, tt, a, context, uncond, deltaT.get(pair)));
+            double objective = method.objective(new PurgeMethod.Step(m, scheduler, ts, stop, xt, tt, a, context, uncond, deltaT.get(pair), gaps.get(pair)));
             double preserve = 0;
             if (config.preserves()) {
                 Conditioning[] benign = new Conditioning[b];
@@ -418,9 +425,7 @@ public final class Purger {
     }
 
     /** ΔT of a pair: template-averaged, normalised CLIP text features of target minus source, normalised. */
-    private float[] textDirection(ClipModel clip, ClipTokenizer tok, ConceptPair p, Device device) {
-        float[][] src = textFeatures(clip, tok, p.source(), device);
-        float[][] tgt = textFeatures(clip, tok, p.target(), device);
+    private static float[] textDirection(float[][] src, float[][] tgt, ConceptPair p) {
         try {
             return DirectionalClipLoss.textDirection(src, tgt);
         } catch (IllegalArgumentException e) {

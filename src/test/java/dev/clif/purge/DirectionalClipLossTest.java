@@ -80,6 +80,70 @@ class DirectionalClipLossTest {
     }
 
     @Test
+    void sizeTermGradientMatchesCentralFiniteDifferences() {
+        Random rnd = new Random(11);
+        int b = 4;
+        int d = 12;
+        float[][] frozen = randomRows(rnd, b, d);
+        float[] deltaT = DirectionalClipLoss.textDirection(randomRows(rnd, 4, d), randomRows(rnd, 4, d));
+        float[][] train = new float[b][];
+        // Rows 0 and 1 moved a little along ΔT (the hinge active), row 2 far along it (inactive), row 3 against it.
+        float[] steps = {0.05f, 0.2f, 3f, -0.3f};
+        for (int r = 0; r < b; r++) {
+            train[r] = frozen[r].clone();
+            double n = 0;
+            for (float v : frozen[r]) n += v * v;
+            n = Math.sqrt(n);
+            for (int i = 0; i < d; i++) train[r][i] += (float) (steps[r] * n * deltaT[i] + 0.05 * n * rnd.nextGaussian());
+        }
+        double w = 0.7;
+        double gap = 0.4;
+        DirectionalClipLoss.Result r = DirectionalClipLoss.compute(train, frozen, deltaT, w, gap);
+        DirectionalClipLoss.Result plain = DirectionalClipLoss.compute(train, frozen, deltaT);
+        assertTrue(r.progress()[0] < 1 && r.progress()[1] < 1 && r.progress()[2] > 1 && r.progress()[3] < 0, java.util.Arrays.toString(r.progress()));
+        double h = 1e-3;
+        boolean differs = false;
+        for (int row = 0; row < b; row++) {
+            for (int i = 0; i < d; i++) {
+                float keep = train[row][i];
+                train[row][i] = (float) (keep + h);
+                double plus = DirectionalClipLoss.compute(train, frozen, deltaT, w, gap).loss();
+                train[row][i] = (float) (keep - h);
+                double minus = DirectionalClipLoss.compute(train, frozen, deltaT, w, gap).loss();
+                train[row][i] = keep;
+                double fd = (plus - minus) / ((float) (keep + h) - (float) (keep - h));
+                assertEquals(fd, r.gradient()[row][i], 2e-4 + 1e-3 * Math.abs(fd), "row " + row + " coordinate " + i);
+                if (Math.abs(r.gradient()[row][i] - plain.gradient()[row][i]) > 1e-4) differs = true;
+            }
+        }
+        assertTrue(differs, "the size term changed no gradient");
+        // Row 2 has moved by more than the gap: its gradient is the directional loss's alone.
+        assertArrayEquals(plain.gradient()[2], r.gradient()[2], 0f);
+    }
+
+    @Test
+    void sizeTermByHand() {
+        // e0 = x, ΔT = y, e = normalize(x + 0.2y): p = e·y − 0 = 0.2/√1.04; with g = 0.5 and w = 2 the term adds
+        // 2·(1 − p/0.5), and the loss of the directional part is 1 − cos(e − e0, y).
+        float[][] frozen = {{1, 0, 0}};
+        float[][] train = {{1, 0.2f, 0}};
+        float[] deltaT = {0, 1, 0};
+        double y = 0.2f; // the float the row holds
+        double n = Math.sqrt(1 + y * y);
+        double ex = 1 / n, ey = y / n;
+        double cos = ey / Math.sqrt((ex - 1) * (ex - 1) + ey * ey);
+        double p = ey;
+        DirectionalClipLoss.Result r = DirectionalClipLoss.compute(train, frozen, deltaT, 2, 0.5);
+        assertEquals(p / 0.5, r.progress()[0], 1e-12);
+        assertEquals(1 - cos + 2 * (1 - p / 0.5), r.loss(), 1e-12);
+        assertEquals(1 - cos, DirectionalClipLoss.compute(train, frozen, deltaT, 0, 0.5).loss(), 1e-12);
+        // The gap: unit vectors x and y are √2 apart.
+        assertEquals(Math.sqrt(2), DirectionalClipLoss.textGap(new float[][] {{3, 0, 0}}, new float[][] {{0, 5, 0}}), 1e-12);
+        assertThrows(IllegalArgumentException.class, () -> DirectionalClipLoss.compute(train, frozen, deltaT, 1, 0));
+        assertThrows(IllegalArgumentException.class, () -> DirectionalClipLoss.compute(train, frozen, deltaT, -1, 0.5));
+    }
+
+    @Test
     void rejectsBadInput() {
         float[] t = {1, 0};
         assertThrows(IllegalArgumentException.class, () -> DirectionalClipLoss.compute(new float[][] {{Float.NaN, 1}}, new float[][] {{1, 1}}, t));

@@ -51,6 +51,12 @@ class FrozenBranchBesideTest {
             Step beside = f.step();
             assertEquals(2, Device.threads(), "the step restores libtorch's thread count");
             Step again = f.step();
+            // the loss's size term reaches the loss on both paths
+            Step sizedBeside = f.step(1.0);
+            System.setProperty(SWITCH, "false");
+            Step sized = f.step(1.0);
+            assertTrue(sized.out.loss() > sequential.out.loss(), "the size term adds to the loss");
+            assertEquals(sized.out.loss(), sizedBeside.out.loss(), 1e-6);
 
             assertEquals(sequential.out.loss(), beside.out.loss(), 1e-6);
             for (int r = 0; r < sequential.out.imageEmbedsFrozen().length; r++) {
@@ -98,6 +104,10 @@ class FrozenBranchBesideTest {
         }
 
         Step step() {
+            return step(0);
+        }
+
+        Step step(double sizeWeight) {
             PurgeStep.Models m = new PurgeStep.Models(trainable, frozen, vae, clip, ClipImageProcessor.OPENAI_MEAN,
                     ClipImageProcessor.OPENAI_STD);
             trainable.zeroGrad();
@@ -107,7 +117,7 @@ class FrozenBranchBesideTest {
                 float[] deltaT = new float[clip.config().projectionDim()];
                 deltaT[0] = 0.6f;
                 deltaT[1] = 0.8f;
-                PurgeStep.Output out = PurgeStep.run(m, xt, t, 0.5, ctx, deltaT, null);
+                PurgeStep.Output out = PurgeStep.run(m, xt, t, 0.5, dev.clif.model.Conditioning.of(ctx), null, 0, deltaT, sizeWeight, 1.3, null);
                 int total = 0;
                 for (String n : names) try (Tensor g = trainable.gradient(n)) {
                     total += (int) g.numel();

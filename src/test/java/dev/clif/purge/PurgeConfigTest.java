@@ -121,6 +121,13 @@ class PurgeConfigTest {
         PurgeConfig kvOnly = PurgeConfig.builder().concept("a=>b").outputDir(tmp).preserve(tmp, 0).preserveKv(0.5).build();
         assertTrue(kvOnly.preservesKv() && !kvOnly.preserves());
         assertEquals(0.5, kvOnly.toJson().get("preserve_kv_weight").asDouble());
+        assertEquals(0.0, kvOnly.toJson().get("size_weight").asDouble());
+        assertEquals(0.3, PurgeConfig.builder().concept("a=>b").outputDir(tmp).sizeWeight(0.3).build().toJson().get("size_weight").asDouble());
+        assertThrows(ClifException.class, () -> PurgeConfig.builder().concept("a=>b").outputDir(tmp).sizeWeight(-1).build());
+        assertThrows(ClifException.class, () -> PurgeConfig.builder().concept("a=>b").outputDir(tmp).method(PurgeConfig.Method.ESD).sizeWeight(1).build());
+        com.fasterxml.jackson.databind.node.ObjectNode beforeSize = kvOnly.toJson();
+        beforeSize.remove("size_weight");
+        assertNull(PurgeConfig.resumeConflict(beforeSize, kvOnly.toJson()));
         // A checkpoint from before the key/value term resumes under a config without it, and only then.
         PurgeConfig plain = PurgeConfig.builder().concept("a=>b").outputDir(tmp).build();
         com.fasterxml.jackson.databind.node.ObjectNode older = plain.toJson();

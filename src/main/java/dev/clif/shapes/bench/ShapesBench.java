@@ -75,7 +75,7 @@ public final class ShapesBench {
     public record Config(Path sdModel, Path clipModel, Colour source, Colour target, List<Baseline> methods,
                          int imagesPerPrompt, int sampleSteps, double guidance, int purgeSteps, int purgeBatch, double lr,
                          double preserveWeight, double preserveKvWeight, List<String> params, long seed, Path out, Sweep.Grid sweep,
-                         List<String> templates) {
+                         List<String> templates, double sizeWeight) {
         /** The default parameter selection of a purge ({@code xattn-kv}). */
         public static final List<String> DEFAULT_PARAMS = List.of("xattn-kv");
 
@@ -89,6 +89,14 @@ public final class ShapesBench {
             methods = List.copyOf(methods);
             if (sweep != null && sweep.tuningSeed() == seed)
                 throw new ClifException("the tuning seed must differ from the judged --seed (" + seed + "): a setting is judged on seeds it was not chosen on");
+        }
+
+        /** Without CLIF's size term (weight 0, the paper's loss). */
+        public Config(Path sdModel, Path clipModel, Colour source, Colour target, List<Baseline> methods, int imagesPerPrompt,
+                      int sampleSteps, double guidance, int purgeSteps, int purgeBatch, double lr, double preserveWeight,
+                      double preserveKvWeight, List<String> params, long seed, Path out, Sweep.Grid sweep, List<String> templates) {
+            this(sdModel, clipModel, source, target, methods, imagesPerPrompt, sampleSteps, guidance, purgeSteps, purgeBatch, lr,
+                    preserveWeight, preserveKvWeight, params, seed, out, sweep, templates, 0);
         }
 
         /** Without a sweep: every method at its default (ESD on CLIF's terms, UCE at λ 0.1, SLD strong). */
@@ -374,6 +382,7 @@ public final class ShapesBench {
         }
         if (!uce) b.steps(s.steps()).lr(s.lr());
         b.templates(config.templates());
+        if (method == PurgeConfig.Method.CLIF) b.sizeWeight(config.sizeWeight());
         PurgeConfig pc = b
                 .concept(config.concept())
                 .prompts(promptsFile)
@@ -429,6 +438,7 @@ public final class ShapesBench {
         o.put("lr", config.lr());
         o.put("preserve_weight", config.preserveWeight());
         o.put("preserve_kv_weight", config.preserveKvWeight());
+        o.put("size_weight", config.sizeWeight());
         ArrayNode templates = o.putArray("clif_templates");
         config.templates().forEach(templates::add);
         o.putPOJO("params", config.params());
