@@ -9,6 +9,7 @@ import dev.clif.model.UNet;
 import dev.clif.model.Vae;
 import dev.clif.tensor.DType;
 import dev.clif.tensor.Device;
+import dev.clif.tensor.KernelRoutes;
 import dev.clif.tensor.Tensor;
 
 import java.nio.file.Path;
@@ -30,11 +31,14 @@ class FrozenBranchBesideTest {
     void twoThreads() {
         threadsBefore = Device.threads();
         Device.setThreads(2);
+        // fixed kernels: calibrated routes may pick other kernels at 1 and 2 threads, which round differently
+        KernelRoutes.setOverride("dense=blas,attention=matmul,conv=onednn,conv1x1=onednn");
     }
 
     @AfterEach
     void restore() {
         System.clearProperty(SWITCH);
+        KernelRoutes.setOverride("");
         Device.setThreads(threadsBefore);
     }
 
@@ -56,12 +60,14 @@ class FrozenBranchBesideTest {
             System.setProperty(SWITCH, "false");
             Step sized = f.step(1.0);
             assertTrue(sized.out.loss() > sequential.out.loss(), "the size term adds to the loss");
-            assertEquals(sized.out.loss(), sizedBeside.out.loss(), 1e-6);
+            assertEquals(sized.out.loss(), sizedBeside.out.loss(), 1e-5 * Math.abs(sized.out.loss()));
 
-            assertEquals(sequential.out.loss(), beside.out.loss(), 1e-6);
+            // the forwards run at another thread count, whose reductions round differently: equal to float precision
+            assertEquals(sequential.out.loss(), beside.out.loss(), 1e-5 * Math.abs(sequential.out.loss()));
             for (int r = 0; r < sequential.out.imageEmbedsFrozen().length; r++) {
-                assertArrayEquals(sequential.out.imageEmbedsFrozen()[r], beside.out.imageEmbedsFrozen()[r], 1e-5f, "E_I(θ0) row " + r);
-                assertArrayEquals(sequential.out.imageEmbedsTrain()[r], beside.out.imageEmbedsTrain()[r], 1e-5f, "E_I(θ) row " + r);
+                float tol = (float) (1e-5 * maxAbs(sequential.out.imageEmbedsFrozen()[r]));
+                assertArrayEquals(sequential.out.imageEmbedsFrozen()[r], beside.out.imageEmbedsFrozen()[r], tol, "E_I(θ0) row " + r);
+                assertArrayEquals(sequential.out.imageEmbedsTrain()[r], beside.out.imageEmbedsTrain()[r], tol, "E_I(θ) row " + r);
             }
             double scale = 0;
             for (float g : sequential.grads) scale = Math.max(scale, Math.abs(g));
@@ -83,6 +89,12 @@ class FrozenBranchBesideTest {
             assertNotNull(thrown.get().getMessage());
             assertEquals(2, Device.threads());
         }
+    }
+
+    static double maxAbs(float[] v) {
+        double m = 0;
+        for (float x : v) m = Math.max(m, Math.abs(x));
+        return m;
     }
 
     /** tiny-sd + tiny-clip, θ moved away from θ0 so that the loss has a gradient. */
