@@ -35,13 +35,7 @@ public sealed interface PurgeMethod permits PurgeMethod.Stepwise, PurgeMethod.Cl
      * text gap |t̄_tgt − t̄_src| (the size term's target, {@link DirectionalClipLoss}).
      */
     record Step(PurgeStep.Models models, DdimScheduler scheduler, Timesteps timesteps, int stop, Tensor xt, Tensor tt,
-                double alphaProd, Conditioning context, Conditioning uncond, float[] deltaT, double textGap) {
-        /** Without the text gap (0: unknown; CLIF's size term then cannot run). */
-        public Step(PurgeStep.Models models, DdimScheduler scheduler, Timesteps timesteps, int stop, Tensor xt, Tensor tt,
-                    double alphaProd, Conditioning context, Conditioning uncond, float[] deltaT) {
-            this(models, scheduler, timesteps, stop, xt, tt, alphaProd, context, uncond, deltaT, 0);
-        }
-    }
+                double alphaProd, Conditioning context, Conditioning uncond, float[] deltaT, double textGap) {}
 
     /** A method trained by the loop. */
     non-sealed interface Stepwise extends PurgeMethod {

@@ -6,10 +6,10 @@ import static org.junit.jupiter.api.Assertions.*;
 import dev.clif.ClifException;
 import dev.clif.ffi.clif_h;
 import dev.clif.model.AdamW;
-import dev.clif.model.ClipImageProcessor;
-import dev.clif.model.ClipModel;
+
+
 import dev.clif.model.UNet;
-import dev.clif.model.Vae;
+
 import dev.clif.tensor.Autocast;
 import dev.clif.tensor.DType;
 import dev.clif.tensor.Device;
@@ -152,61 +152,29 @@ class MixedPrecisionTest {
 
     private record StepGrads(double loss, float[] grads) {}
 
-    /** tiny-sd + tiny-clip with the default parameter selection trainable and θ perturbed away from θ0. */
+    /** {@link TinyPurgeModels} with AdamW over the trainable selection. */
     private static final class Fixture implements AutoCloseable {
-        final UNet trainable = UNet.load(GOLDEN.resolve("tiny-sd/unet"), Device.CPU, DType.F32);
-        final UNet frozen = UNet.load(GOLDEN.resolve("tiny-sd/unet"), Device.CPU, DType.F32);
-        final Vae vae = Vae.load(GOLDEN.resolve("tiny-sd/vae"), Device.CPU, DType.F32);
-        final ClipModel clip = ClipModel.load(GOLDEN.resolve("tiny-clip"), Device.CPU, DType.F32);
-        final List<String> names = ParameterSelection.select(trainable.parameterNames(), List.of("xattn-kv"));
-        final AdamW adam;
+        final TinyPurgeModels tiny = new TinyPurgeModels();
+        final UNet trainable = tiny.trainable;
+        final List<String> names = tiny.names;
+        final AdamW adam = new AdamW(trainable, names, AdamW.Config.of(1e-3));
         boolean lastOverflow;
 
-        Fixture() {
-            for (String n : names) {
-                trainable.setRequiresGrad(n, true);
-                try (Tensor p = trainable.parameter(n); Tensor noise = Tensor.randn(n.hashCode(), DType.F32, Device.CPU, p.shape());
-                     Tensor moved = Tensor.axpby(1, p, 0.3, noise)) {
-                    trainable.setParameter(n, moved);
-                }
-            }
-            adam = new AdamW(trainable, names, AdamW.Config.of(1e-3));
-        }
-
         StepGrads step(DType precision, LossScaler scaler) {
-            PurgeStep.Models m = new PurgeStep.Models(trainable, frozen, vae, clip, ClipImageProcessor.OPENAI_MEAN,
-                    ClipImageProcessor.OPENAI_STD, precision, scaler);
+            PurgeStep.Models m = tiny.models(precision, scaler);
             Tensor xt = Tensor.randn(3, DType.F32, Device.CPU, 1, 4, 8, 8);
             Tensor t = Tensor.of(new long[] {400}, 1);
             Tensor ctx = Tensor.randn(4, DType.F32, Device.CPU, 1, 77, 32);
-            float[] deltaT = new float[clip.config().projectionDim()];
-            deltaT[0] = 0.6f;
-            deltaT[1] = 0.8f;
             adam.zeroGrad();
-            double loss = PurgeStep.run(m, xt, t, 0.5, ctx, deltaT, null).loss();
+            double loss = PurgeStep.run(m, xt, t, 0.5, ctx, tiny.deltaT(), null).loss();
             if (scaler != null) lastOverflow = adam.unscaleGradients(scaler.scale());
-            int total = 0;
-            for (String n : names) try (Tensor g = trainable.gradient(n)) {
-                assertEquals(DType.F32, g.dtype(), "gradient of " + n);
-                total += (int) g.numel();
-            }
-            float[] all = new float[total];
-            int at = 0;
-            for (String n : names) try (Tensor g = trainable.gradient(n)) {
-                float[] v = g.toFloatArray();
-                System.arraycopy(v, 0, all, at, v.length);
-                at += v.length;
-            }
-            return new StepGrads(loss, all);
+            return new StepGrads(loss, tiny.gradients());
         }
 
         @Override
         public void close() {
             adam.close();
-            clip.close();
-            vae.close();
-            frozen.close();
-            trainable.close();
+            tiny.close();
         }
     }
 
