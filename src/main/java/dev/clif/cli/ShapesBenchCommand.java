@@ -80,6 +80,9 @@ public final class ShapesBenchCommand implements Callable<Integer> {
             description = "w of CLIF's size term, asking each image to move along ΔT by the text gap (0: off; default ${DEFAULT-VALUE})")
     double sizeWeight;
 
+    @Option(names = "--clif-chain", description = "take CLIF's loss on the image the bench's sampler draws (the whole --sample-steps DDIM chain with gradient, at --guidance) instead of one step from a frozen trajectory; about 3.5x the time per purge step")
+    boolean clifChain;
+
     @Option(names = "--params", split = ",", description = "what both purges train: xattn-kv (default), xattn, noxattn, full, or globs")
     List<String> params;
 
@@ -113,7 +116,7 @@ public final class ShapesBenchCommand implements Callable<Integer> {
         if (!Files.isDirectory(sd) || !Files.isDirectory(clip))
             throw new ClifException(root + " has no sd/ and clip/ model folders (train them with `clif shapes train`)");
         ShapesBench.Config cfg = new ShapesBench.Config(sd, clip, source, target, methods, images, sampleSteps, guidance,
-                purgeSteps, purgeBatch, lr, preserveWeight, preserveKvWeight, params, seed, out, grid, templates, sizeWeight);
+                purgeSteps, purgeBatch, lr, preserveWeight, preserveKvWeight, params, seed, out, grid, templates, sizeWeight, clifChain);
         ShapesBench.Report r = new ShapesBench(cfg).run(msg -> System.err.println("shapes bench: " + msg));
         System.out.print(ShapesBench.table(r));
         System.out.print(r.eval().summary().table());

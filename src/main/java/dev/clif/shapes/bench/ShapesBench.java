@@ -70,12 +70,15 @@ public final class ShapesBench {
 
     /**
      * What to run. {@code purgeSteps}, {@code lr}, {@code preserveWeight} and {@code params} (parameter presets or globs,
-     * see {@link dev.clif.purge.ParameterSelection}) apply to both methods.
+     * see {@link dev.clif.purge.ParameterSelection}) apply to both methods. With {@code clifChain}, CLIF's loss is taken on
+     * the image the bench's own sampler draws: both models run the whole {@code sampleSteps}-step DDIM chain from the same
+     * noise at the bench's {@code guidance}, the trainable one with gradient ({@link dev.clif.purge.PurgeConfig.Mode#CHAIN}),
+     * instead of one step from a frozen trajectory's x_t; a purge step then costs about 3.5 times a one-step one.
      */
     public record Config(Path sdModel, Path clipModel, Colour source, Colour target, List<Baseline> methods,
                          int imagesPerPrompt, int sampleSteps, double guidance, int purgeSteps, int purgeBatch, double lr,
                          double preserveWeight, double preserveKvWeight, List<String> params, long seed, Path out, Sweep.Grid sweep,
-                         List<String> templates, double sizeWeight) {
+                         List<String> templates, double sizeWeight, boolean clifChain) {
         /** The default parameter selection of a purge ({@code xattn-kv}). */
         public static final List<String> DEFAULT_PARAMS = List.of("xattn-kv");
 
@@ -89,6 +92,15 @@ public final class ShapesBench {
             methods = List.copyOf(methods);
             if (sweep != null && sweep.tuningSeed() == seed)
                 throw new ClifException("the tuning seed must differ from the judged --seed (" + seed + "): a setting is judged on seeds it was not chosen on");
+        }
+
+        /** CLIF's loss on the one-step x̂0 (the default; see {@link #clifChain}). */
+        public Config(Path sdModel, Path clipModel, Colour source, Colour target, List<Baseline> methods, int imagesPerPrompt,
+                      int sampleSteps, double guidance, int purgeSteps, int purgeBatch, double lr, double preserveWeight,
+                      double preserveKvWeight, List<String> params, long seed, Path out, Sweep.Grid sweep, List<String> templates,
+                      double sizeWeight) {
+            this(sdModel, clipModel, source, target, methods, imagesPerPrompt, sampleSteps, guidance, purgeSteps, purgeBatch, lr,
+                    preserveWeight, preserveKvWeight, params, seed, out, sweep, templates, sizeWeight, false);
         }
 
         /** Without CLIF's size term (weight 0, the paper's loss). */
@@ -383,6 +395,9 @@ public final class ShapesBench {
         if (!uce) b.steps(s.steps()).lr(s.lr());
         b.templates(config.templates());
         if (method == PurgeConfig.Method.CLIF) b.sizeWeight(config.sizeWeight());
+        if (method == PurgeConfig.Method.CLIF && config.clifChain())
+            b.mode(PurgeConfig.Mode.CHAIN).ddimSteps(config.sampleSteps()).chainSteps(config.sampleSteps())
+                    .guidance(config.guidance()).trainGuidance(config.guidance());
         PurgeConfig pc = b
                 .concept(config.concept())
                 .prompts(promptsFile)
@@ -439,6 +454,7 @@ public final class ShapesBench {
         o.put("preserve_weight", config.preserveWeight());
         o.put("preserve_kv_weight", config.preserveKvWeight());
         o.put("size_weight", config.sizeWeight());
+        o.put("clif_mode", config.clifChain() ? "chain" : "one-step");
         ArrayNode templates = o.putArray("clif_templates");
         config.templates().forEach(templates::add);
         o.putPOJO("params", config.params());

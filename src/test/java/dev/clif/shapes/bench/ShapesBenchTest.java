@@ -48,9 +48,32 @@ class ShapesBenchTest {
         List<String> used = new java.util.ArrayList<>();
         json.readTree(tmp.resolve("bench/purge-clif/purge-report.json").toFile()).get("config").get("templates").forEach(t -> used.add(t.asText()));
         assertEquals(world, used);
+        assertEquals("one-step", json.readTree(r.json().toFile()).get("clif_mode").asText());
+        assertEquals("one-step", json.readTree(tmp.resolve("bench/purge-clif/purge-report.json").toFile()).get("config").get("mode").asText());
         ShapesBench.Config defaults = new ShapesBench.Config(models.resolve("sd"), models.resolve("clip"), Colour.RED, Colour.BLUE,
                 List.of(Baseline.CLIF), 1, 2, 5, 1, 1, 3e-3, 0, 0.15, null, 3, tmp.resolve("other"));
         assertEquals(dev.clif.purge.PurgeConfig.DEFAULT_TEMPLATES, defaults.templates());
+    }
+
+    /**
+     * --clif-chain: CLIF's purge runs the bench's own sampler (its step count and guidance) with gradient and takes the
+     * loss on that chain's image; bench.json says so. Without it, the one-step loss of a frozen trajectory.
+     */
+    @Test
+    void aChainedClifPurgeRunsTheBenchSampler(@TempDir Path tmp) throws Exception {
+        Path models = ShippedModels.folder();
+        ShapesBench.Config cfg = new ShapesBench.Config(models.resolve("sd"), models.resolve("clip"), Colour.RED, Colour.BLUE,
+                List.of(Baseline.CLIF), 1, 2, 5, 1, 1, 3e-3, 0, 0.15, null, 3, tmp.resolve("bench"), null, null, 0, true);
+        ShapesBench.Report r = new ShapesBench(cfg).run(null);
+        ObjectMapper json = new ObjectMapper();
+        assertEquals("chain", json.readTree(r.json().toFile()).get("clif_mode").asText());
+        JsonNode used = json.readTree(tmp.resolve("bench/purge-clif/purge-report.json").toFile()).get("config");
+        assertEquals("chain", used.get("mode").asText());
+        assertEquals(2, used.get("chain_steps").asInt());
+        assertEquals(2, used.get("ddim_steps").asInt());
+        assertEquals(5.0, used.get("train_guidance").asDouble());
+        assertEquals(5.0, used.get("guidance").asDouble());
+        assertTrue(Double.isFinite(r.scores().get("clif").purgedConceptRate()));
     }
 
     @Test
