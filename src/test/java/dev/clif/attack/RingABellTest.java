@@ -34,8 +34,10 @@ class RingABellTest {
             RingABell.Result r = rab.search(target, s, g -> generations[0] = g);
             assertEquals(60, generations[0]);
             assertArrayEquals(known, r.ids(), "found " + Arrays.toString(r.ids()));
-            assertEquals(0.0, r.fitness());
-            assertTrue(r.initialFitness() > 0, "the first random generation does not hold the optimum by chance");
+            // 0 up to rounding: the search embeds its candidates in batches, whose GEMMs round differently from the
+            // target's single row (5e-12 on an EPYC); any other sequence is orders of magnitude further
+            assertEquals(0.0, r.fitness(), 1e-9);
+            assertTrue(r.initialFitness() > 1e-6, "the first random generation does not hold the optimum by chance");
             // a different seed finds it too: the search, not the seed, does the work
             RingABell.Result again = rab.search(target, new RingABell.Settings(3, 32, 60, 0.5, 0.5, 8, vocabulary), null);
             assertArrayEquals(known, again.ids());

@@ -19,7 +19,15 @@ class SldGoldenTest {
     void pipelineSldMatchesDiffusersSafePipeline() {
         Path root = dev.clif.TestData.goldenPath().resolve("sld");
         org.junit.jupiter.api.Assertions.assertTrue(Files.isDirectory(root.resolve("cases")), "golden sld data not present");
-        List<GoldenRunner.Result> results = GoldenRunner.standard().runAll(root, Device.CPU);
+        // Fixed kernels: a route calibrated under load picked other kernels in CI on an EPYC, whose rounding took step
+        // 3's latents 0.0021 off diffusers' (tolerance 0.0006); SLD's guidance amplifies such differences step by step.
+        List<GoldenRunner.Result> results;
+        dev.clif.tensor.KernelRoutes.setOverride("dense=blas,attention=matmul,conv=onednn,conv1x1=onednn");
+        try {
+            results = GoldenRunner.standard().runAll(root, Device.CPU);
+        } finally {
+            dev.clif.tensor.KernelRoutes.setOverride("");
+        }
         assertEquals(1, results.size());
         GoldenRunner.Result r = results.get(0);
         assertEquals("pipeline_sld", r.caseName());

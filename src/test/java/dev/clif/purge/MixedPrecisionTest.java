@@ -54,8 +54,9 @@ class MixedPrecisionTest {
             assertEquals(DType.BF16, half.dtype(), "the UNet's last convolution ran under autocast");
             double scale = maxAbs(full.toFloatArray());
             double diff = full.maxAbsDiff(half.to(DType.F32));
-            // bf16 keeps 8 mantissa bits: a real but small difference (measured 1.4% of the output's range).
-            assertTrue(diff > 1e-4 * scale && diff < 0.05 * scale, "bf16 vs fp32 difference " + diff + " of " + scale);
+            // bf16 keeps 8 mantissa bits: a real but small difference (measured 1.4% of the output's range on a Xeon
+            // with AMX, 8.4% on an AMD EPYC's AVX512-BF16 kernels, whose bf16 convolutions round otherwise).
+            assertTrue(diff > 1e-4 * scale && diff < 0.15 * scale, "bf16 vs fp32 difference " + diff + " of " + scale);
             for (String n : u.parameterNames()) try (Tensor p = u.parameter(n)) {
                 assertEquals(DType.F32, p.dtype(), n);
             }
@@ -107,10 +108,10 @@ class MixedPrecisionTest {
             f.trainable.setGradientCheckpointing(true);
             StepGrads recomputed = f.step(DType.BF16, null);
             assertEquals(plain.loss, recomputed.loss);
-            // Measured 0.99998: the recomputed blocks run without autograd recording, which changes a few bf16
-            // roundings; a recomputation in fp32 would land near the bf16-vs-fp32 cosine (0.989), and before the
-            // recomputation restored autocast, backward failed on a dtype mismatch.
-            assertTrue(cosine(plain.grads, recomputed.grads) > 0.9999,
+            // Measured 0.99998 on a Xeon, 0.99980 on an AMD EPYC: the recomputed blocks run without autograd recording,
+            // which changes a few bf16 roundings; a recomputation in fp32 would land near the bf16-vs-fp32 cosine
+            // (0.989), and before the recomputation restored autocast, backward failed on a dtype mismatch.
+            assertTrue(cosine(plain.grads, recomputed.grads) > 0.999,
                     "bf16 gradients with checkpointing differ: cosine " + cosine(plain.grads, recomputed.grads));
         }
     }
