@@ -15,6 +15,9 @@ import java.util.stream.Stream;
  * {@code ../shared/golden}), which may hold newer cases and are run too when present.
  */
 public final class TestData {
+    /** Fixed kernel routes for tests that compare against stored or recomputed numbers (calibrated routes may differ by run). */
+    public static final String PINNED_ROUTES = "dense=blas,attention=matmul,conv=onednn,conv1x1=onednn";
+
     private TestData() {}
 
     /** The committed golden root, as a path string (it always exists: a missing one is a broken checkout). */

@@ -75,6 +75,17 @@ public final class ClipModel extends NativeModule {
         }
     }
 
+    /** get_text_features of {@code texts}, tokenized by {@code tokenizer} (padded to its length, no mask: CLIP's own use). */
+    public Tensor textFeatures(dev.clif.text.ClipTokenizer tokenizer, java.util.List<String> texts, Device device) {
+        long[][] ids = tokenizer.encodeBatch(texts);
+        int len = ids[0].length;
+        long[] flat = new long[ids.length * len];
+        for (int i = 0; i < ids.length; i++) System.arraycopy(ids[i], 0, flat, i * len, len);
+        try (Tensor t = Tensor.of(flat, ids.length, len); Tensor onDevice = t.to(device)) {
+            return textFeatures(onDevice, null, false);
+        }
+    }
+
     /** The vision tower's last_hidden_state [batch, 1 + patches, hidden] and pooled (post-layernormed class token). */
     public record VisionOutput(Tensor lastHiddenState, Tensor pooled) implements AutoCloseable {
         @Override

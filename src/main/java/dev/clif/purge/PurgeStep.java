@@ -211,7 +211,8 @@ public final class PurgeStep {
         return new Embedding(image, pixel, embeds);
     }
 
-    static float[][] rows(Tensor t) {
+    /** A [rows, dim] tensor as float32 rows on the host. */
+    public static float[][] rows(Tensor t) {
         long[] s = t.shape();
         try (Tensor cpu = t.detach().to(Device.CPU, DType.F32)) {
             float[] flat = cpu.toFloatArray();

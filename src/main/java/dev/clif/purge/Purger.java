@@ -436,13 +436,8 @@ public final class Purger {
     private float[][] textFeatures(ClipModel clip, ClipTokenizer tok, String concept, Device device) {
         List<String> texts = new ArrayList<>();
         for (String t : config.templates()) texts.add(t.replace("{}", concept));
-        long[][] ids = tok.encodeBatch(texts);
-        int len = ids[0].length;
-        long[] flat = new long[ids.length * len];
-        for (int i = 0; i < ids.length; i++) System.arraycopy(ids[i], 0, flat, i * len, len);
         try (TensorScope s = TensorScope.open()) {
-            Tensor t = Tensor.of(flat, ids.length, len).to(device);
-            return PurgeStep.rows(clip.textFeatures(t, null, false));
+            return PurgeStep.rows(clip.textFeatures(tok, texts, device));
         }
     }
 

@@ -114,7 +114,7 @@ class EvaluationTest {
         }
     }
 
-    static final String PINNED_ROUTES = "dense=blas,attention=matmul,conv=onednn,conv1x1=onednn";
+    static final String PINNED_ROUTES = dev.clif.TestData.PINNED_ROUTES;
 
     private void killAndResume(Path tmp) throws Exception {
         Path prompts = prompts(tmp);

@@ -24,7 +24,7 @@ class FrozenBranchBesideTest {
         threadsBefore = Device.threads();
         Device.setThreads(2);
         // fixed kernels: calibrated routes may pick other kernels at 1 and 2 threads, which round differently
-        KernelRoutes.setOverride("dense=blas,attention=matmul,conv=onednn,conv1x1=onednn");
+        KernelRoutes.setOverride(dev.clif.TestData.PINNED_ROUTES);
     }
 
     @AfterEach

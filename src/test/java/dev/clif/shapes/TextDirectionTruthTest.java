@@ -3,6 +3,7 @@ package dev.clif.shapes;
 import dev.clif.model.ClipModel;
 import dev.clif.purge.DirectionalClipLoss;
 import dev.clif.purge.PurgeConfig;
+import dev.clif.purge.PurgeStep;
 import dev.clif.tensor.DType;
 import dev.clif.tensor.Device;
 import dev.clif.tensor.Tensor;
@@ -76,28 +77,16 @@ class TextDirectionTruthTest {
     private static float[][] text(String word) {
         List<String> texts = new ArrayList<>();
         for (String t : PurgeConfig.DEFAULT_TEMPLATES) texts.add(t.replace("{}", word));
-        long[][] ids = tokenizer.encodeBatch(texts);
-        int len = ids[0].length;
-        long[] flat = new long[ids.length * len];
-        for (int i = 0; i < ids.length; i++) System.arraycopy(ids[i], 0, flat, i * len, len);
         try (TensorScope s = TensorScope.open()) {
-            return rows(clip.textFeatures(Tensor.of(flat, ids.length, len), null, false));
+            return PurgeStep.rows(clip.textFeatures(tokenizer, texts, Device.CPU));
         }
     }
 
     /** The image tower's features; the shipped CLIP normalises with mean and std 0.5, so its input is the image in [-1, 1]. */
     private static float[] embed(Image im) {
         try (TensorScope s = TensorScope.open()) {
-            return rows(clip.imageFeatures(Tensor.of(im.toCHW(), 1, 3, im.height(), im.width()), false))[0];
+            return PurgeStep.rows(clip.imageFeatures(Tensor.of(im.toCHW(), 1, 3, im.height(), im.width()), false))[0];
         }
-    }
-
-    private static float[][] rows(Tensor t) {
-        long[] shape = t.shape();
-        float[] d = t.toFloatArray();
-        float[][] r = new float[(int) shape[0]][(int) shape[1]];
-        for (int i = 0; i < r.length; i++) System.arraycopy(d, i * r[i].length, r[i], 0, r[i].length);
-        return r;
     }
 
     private static double[] unit(float[] e) {
